@@ -1,0 +1,141 @@
+"""Feeds: RSS 0.9x/1.0/2.0 and Atom bytes into :class:`~pipeline.records.Entry` records.
+
+feedparser only ever sees bytes we fetched (never a URL: it would do its own HTTP). Its ``bozo``
+flag is not fatal: a feed with broken XML but usable entries keeps them and reports a warning;
+a document with no entries is a failed source. Dates are parsed by ``pipeline.dates`` from the
+raw strings, because feedparser's own fallback invents dates (see that module).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+import feedparser
+
+from pipeline.dates import parse_date
+from pipeline.errors import FeedError
+from pipeline.records import Entry, Page, Source
+from pipeline.urls import normalize, resolve
+
+log = logging.getLogger(__name__)
+
+# Zone-less feed times are local times of the outlet; the language is the best hint we have.
+_ZONE_BY_LANG = {"ko": "Asia/Seoul", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo"}
+_TAGS = re.compile(r"<[^>]{0,2000}>")
+_SPACE = re.compile(r"\s+")
+_DATE_KEYS = ("published", "updated", "created", "issued", "date")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """Entries of one fetched feed, with what was skipped and why."""
+
+    entries: tuple[Entry, ...]
+    skipped: int
+    warnings: tuple[str, ...]
+    title: str = ""
+
+
+def source_zone(source: Source, feed_lang: str | None = None) -> tzinfo | None:
+    """Time zone for zone-less dates of a source: declared, else by language, else None (UTC)."""
+    if source.timezone:
+        return zoneinfo.ZoneInfo(source.timezone)
+    lang = (source.lang or feed_lang or "").split("-")[0].lower()
+    name = _ZONE_BY_LANG.get(lang)
+    return zoneinfo.ZoneInfo(name) if name else None
+
+
+def plain_text(markup: str, limit: int = 2000) -> str:
+    """Markup reduced to one line of text (feed titles and summaries may carry HTML)."""
+    text = html.unescape(_TAGS.sub(" ", markup or ""))
+    return _SPACE.sub(" ", text).strip()[:limit]
+
+
+def _entry_link(item: Any, base: str) -> str | None:
+    candidates: list[str] = []
+    if item.get("link"):
+        candidates.append(item["link"])
+    for link in item.get("links") or ():
+        if link.get("href") and link.get("rel", "alternate") == "alternate":
+            candidates.append(link["href"])
+    guid = item.get("id") or ""
+    if guid and item.get("guidislink", True):
+        candidates.append(guid)
+    for candidate in candidates:
+        resolved = resolve(candidate, base)
+        if normalize(resolved):
+            return resolved
+    return None
+
+
+def _entry_date(item: Any, now: datetime, zone: tzinfo | None) -> datetime | None:
+    for key in _DATE_KEYS:
+        raw = item.get(key)
+        if isinstance(raw, str) and raw.strip():
+            parsed = parse_date(raw, now=now, default_tz=zone)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:512]
+
+
+def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
+    """Parse a fetched feed; raise FeedError when it has no entries."""
+    headers = {"content-location": page.final_url}
+    ctype = page.header("Content-Type")
+    if ctype:
+        headers["content-type"] = ctype
+    try:
+        parsed = feedparser.parse(page.body, response_headers=headers,
+                                  resolve_relative_uris=True, sanitize_html=True)
+    except Exception as exc:  # feedparser raises arbitrary parser errors on hostile input
+        raise FeedError(f"feed could not be parsed: {exc.__class__.__name__}: {exc}") from exc
+    warnings: list[str] = []
+    if parsed.get("bozo"):
+        problem = parsed.get("bozo_exception")
+        warnings.append(f"malformed feed: {problem.__class__.__name__}: {problem}"[:300])
+    items = parsed.get("entries") or []
+    if not items:
+        if _looks_like_html(page.body):
+            raise FeedError("an HTML page, not a feed")
+        detail = f" ({warnings[0]})" if warnings else ""
+        raise FeedError(f"no entries in the feed{detail}")
+    feed_lang = (parsed.get("feed") or {}).get("language")
+    lang = source.lang or ((feed_lang or "").split("-")[0].lower() or None)
+    zone = source_zone(source, feed_lang)
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    skipped = 0
+    for item in items:
+        link = _entry_link(item, page.final_url)
+        url = normalize(link) if link else None
+        if link is None or url is None:
+            skipped += 1
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        entries.append(Entry(
+            source=source.name,
+            url=url,
+            link=link.split("#", 1)[0],
+            title=plain_text(item.get("title", ""), 500),
+            summary=plain_text(item.get("summary", "")),
+            published_at=_entry_date(item, now, zone),
+            lang=lang,
+            robots=source.robots,
+        ))
+    if skipped:
+        warnings.append(f"{skipped} entries without a usable link skipped")
+    title = plain_text((parsed.get("feed") or {}).get("title", ""), 300)
+    return ParsedFeed(tuple(entries), skipped, tuple(warnings), title)

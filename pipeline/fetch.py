@@ -1,0 +1,339 @@
+"""HTTP fetching: the only module of newswatch that talks to the network.
+
+One :class:`Fetcher` per unit of work (a source poll, a batch of pages). It enforces:
+
+- http/https only, at most ``max_redirects`` hops, each hop checked again (scheme, address, loop);
+- every connection goes to an address vetted by :class:`~pipeline.addresses.AddressPolicy`; the
+  check sits in the socket layer (a custom httpcore network backend), so redirects, keep-alive
+  reconnects and DNS answers that change between check and use cannot slip past it;
+- connect and total timeouts; bodies streamed and capped (after content decoding);
+- at most ``per_host_concurrency`` requests per host and ``concurrency`` in all;
+- conditional GET with stored validators (304 is a normal answer);
+- 429/503 with a Retry-After within ``retry_after_max`` are retried after that wait;
+- robots.txt for article pages, cached per host for the fetcher's lifetime;
+- environment proxies are ignored: a proxy would make the address check meaningless.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import certifi
+import httpcore
+import httpx
+
+from pipeline.addresses import AddressPolicy
+from pipeline.errors import (
+    BlockedSchemeError,
+    ConnectError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    RateLimitedError,
+    RobotsDeniedError,
+    ServerError,
+    TooLargeError,
+    TooManyRedirectsError,
+    UnsupportedContentError,
+)
+from pipeline.records import Page, Validators
+from pipeline.robots import MAX_ROBOTS_BYTES, RobotsRules, rules_for_status
+from pipeline.settings import FetchSettings
+from pipeline.urls import host_port, is_http_url
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Content types we never download as pages: they cannot hold an article's text.
+_UNSUPPORTED_PREFIXES = ("application/pdf", "image/", "video/", "audio/", "application/zip",
+                         "application/octet-stream", "font/")
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses the policy vetted, to the vetted address itself."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        last: Exception | None = None
+        for address in self._policy.vetted_addresses(host, port):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None  # vetted_addresses never returns an empty list
+        raise last
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        # httpx 0.28 has no parameter for the network backend, so the pool it built is replaced
+        # by an identical one that uses ours. TLS still verifies the URL's host name (SNI).
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(policy),
+        )
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """A polite, guarded HTTP client; use as a context manager."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        policy: AddressPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self._policy = policy or AddressPolicy.from_hosts(settings.allow_hosts)
+        self._sleep = sleep
+        self._clock = clock
+        limits = httpx.Limits(max_connections=settings.concurrency,
+                              max_keepalive_connections=settings.concurrency)
+        self._client = httpx.Client(
+            transport=_GuardedTransport(self._policy, limits),
+            headers={"User-Agent": settings.user_agent},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._all = threading.BoundedSemaphore(settings.concurrency)
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._robots: dict[str, RobotsRules] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    @contextmanager
+    def _slot(self, url: str) -> Iterator[None]:
+        key = host_port(url)
+        with self._lock:
+            host = self._hosts.setdefault(
+                key, threading.BoundedSemaphore(self.settings.per_host_concurrency))
+        with host, self._all:
+            yield
+
+    def fetch_feed(self, url: str, validators: Validators | None = None) -> Page:
+        """GET a feed with conditional headers; a 304 comes back as a Page with status 304."""
+        headers = {"Accept": FEED_ACCEPT}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        return self.get(url, headers=headers)
+
+    def fetch_page(self, url: str, *, check_robots: bool = True) -> Page:
+        """GET an article page, honouring robots.txt unless told not to."""
+        if check_robots:
+            self._check_robots(url)
+        return self.get(url, headers={"Accept": PAGE_ACCEPT}, page=True)
+
+    def get(self, url: str, *, headers: dict[str, str] | None = None, page: bool = False,
+            max_bytes: int | None = None) -> Page:
+        """GET ``url`` with redirects, retries on 429/503 and every guard; raise FetchError."""
+        attempt = 0
+        while True:
+            try:
+                return self._get_once(url, headers or {}, page, max_bytes)
+            except _RetryAfter as wait:
+                attempt += 1
+                if attempt > self.settings.max_retries:
+                    raise RateLimitedError(
+                        f"HTTP {wait.status}: still refused after {attempt - 1} retries",
+                        url=url, status=wait.status) from None
+                log.info("retry after wait url=%s status=%s wait_s=%.1f", url, wait.status,
+                         wait.seconds)
+                self._sleep(wait.seconds)
+
+    def _get_once(self, url: str, headers: dict[str, str], page: bool,
+                  max_bytes: int | None) -> Page:
+        settings = self.settings
+        deadline = time.monotonic() + settings.timeout
+        current = url
+        visited: set[str] = set()
+        for _hop in range(settings.max_redirects + 1):
+            if not is_http_url(current):
+                raise BlockedSchemeError(f"only http and https URLs are fetched: {current[:200]}",
+                                         url=url)
+            if current in visited:
+                raise TooManyRedirectsError(f"redirect loop at {current}", url=url)
+            visited.add(current)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchTimeoutError(f"total timeout of {settings.timeout:g} s exceeded",
+                                        url=url)
+            timeout = httpx.Timeout(remaining, connect=min(settings.connect_timeout, remaining))
+            with self._slot(current):
+                response = self._send(url, current, headers, timeout)
+                try:
+                    status = response.status_code
+                    if status in _REDIRECTS:
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise HTTPStatusError(f"HTTP {status} without Location", url=url,
+                                                  status=status)
+                        current = str(response.url.join(location))
+                        continue
+                    return self._finish(url, response, page, max_bytes, deadline)
+                finally:
+                    response.close()
+        raise TooManyRedirectsError(f"more than {settings.max_redirects} redirects", url=url)
+
+    def _send(self, url: str, current: str, headers: dict[str, str],
+              timeout: httpx.Timeout) -> httpx.Response:
+        try:
+            request = self._client.build_request("GET", current, headers=headers, timeout=timeout)
+            return self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise FetchTimeoutError(f"timeout: {exc.__class__.__name__}", url=url) from exc
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise BlockedSchemeError(f"unusable URL: {exc}", url=url) from exc
+        except httpx.HTTPError as exc:
+            raise ConnectError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
+
+    def _finish(self, url: str, response: httpx.Response, page: bool, max_bytes: int | None,
+                deadline: float) -> Page:
+        status = response.status_code
+        if status in (429, 503):
+            wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock())
+            if wait is not None and wait <= self.settings.retry_after_max:
+                raise _RetryAfter(status, wait)
+            if status == 429 or wait is not None:
+                raise RateLimitedError(
+                    f"HTTP {status}, Retry-After {response.headers.get('Retry-After')!r} "
+                    f"beyond {self.settings.retry_after_max:g} s", url=url, status=status)
+        if status >= 500:
+            raise ServerError(f"HTTP {status}", url=url, status=status)
+        if status >= 400:
+            raise HTTPStatusError(f"HTTP {status}", url=url, status=status)
+        headers = tuple((k, v) for k, v in response.headers.multi_items())
+        final = str(response.url)
+        if status == 304:
+            return Page(url, final, status, headers, b"", self._clock())
+        if page:
+            ctype = response.headers.get("Content-Type", "").lower()
+            if ctype.startswith(_UNSUPPORTED_PREFIXES):
+                raise UnsupportedContentError(f"content type {ctype.split(';')[0]}", url=url,
+                                              status=status)
+        body = self._read_capped(url, response, max_bytes or self.settings.max_page_bytes,
+                                 deadline)
+        return Page(url, final, status, headers, body, self._clock())
+
+    def _read_capped(self, url: str, response: httpx.Response, cap: int,
+                     deadline: float) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLargeError(f"Content-Length {declared} above cap of {cap} bytes", url=url)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise TooLargeError(f"body above cap of {cap} bytes", url=url)
+                if time.monotonic() > deadline:
+                    raise FetchTimeoutError(
+                        f"total timeout of {self.settings.timeout:g} s exceeded", url=url)
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise FetchTimeoutError(f"timeout while reading: {exc.__class__.__name__}",
+                                    url=url) from exc
+        except httpx.HTTPError as exc:
+            raise ConnectError(f"{exc.__class__.__name__} while reading: {exc}",
+                               url=url) from exc
+        return b"".join(chunks)
+
+    def robots_rules(self, url: str) -> RobotsRules:
+        """The robots.txt rules for the host of ``url`` (fetched once per fetcher)."""
+        key = host_port(url)
+        with self._lock:
+            lock = self._robots_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._robots:
+                self._robots[key] = self._fetch_robots(url)
+            return self._robots[key]
+
+    def _fetch_robots(self, url: str) -> RobotsRules:
+        robots_url = str(httpx.URL(url).copy_with(path="/robots.txt", query=None, fragment=None))
+        try:
+            got = self.get(robots_url, headers={"Accept": "text/plain"},
+                           max_bytes=MAX_ROBOTS_BYTES * 4)
+        except (HTTPStatusError, ServerError, RateLimitedError) as exc:
+            return rules_for_status(exc.status or 500, b"")
+        except TooLargeError:
+            return RobotsRules(allow_all=True)  # RFC 9309 lets crawlers stop parsing at a limit
+        except FetchError as exc:
+            # Unreachable robots.txt means "assume complete disallow" (RFC 9309 2.3.1.4);
+            # a blocked address is not a robots problem and is reported by the page fetch.
+            if exc.reason == "blocked_address":
+                raise
+            return RobotsRules(deny_all=True)
+        return rules_for_status(got.status, got.body)
+
+    def _check_robots(self, url: str) -> None:
+        if not self.robots_rules(url).allows(url, self.settings.user_agent):
+            raise RobotsDeniedError("disallowed by robots.txt", url=url)
+
+
+class _RetryAfter(Exception):
+    def __init__(self, status: int, seconds: float) -> None:
+        super().__init__(f"HTTP {status}, retry after {seconds:g} s")
+        self.status = status
+        self.seconds = seconds

@@ -1,0 +1,107 @@
+"""Settings: the one object built at an entry point (CLI or flow) and passed down.
+
+This is the only module that reads ``NEWSWATCH_*`` environment variables:
+
+- ``NEWSWATCH_DB``: SQLAlchemy URL of the project database (default: a SQLite file under the
+  data directory).
+- ``NEWSWATCH_HOME``: data directory (default ``$XDG_DATA_HOME/newswatch`` or
+  ``~/.local/share/newswatch``).
+- ``NEWSWATCH_SOURCES``: default sources file (default ``seeds/sources.yaml`` of this project).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.records import Source
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; AI-industry news monitor)"
+
+
+class FetchSettings(BaseModel):
+    """How politely and safely pages and feeds are fetched (the ``settings:`` block)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(30.0, gt=0, description="total time for one request, body included")
+    max_page_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    concurrency: int = Field(8, ge=1, le=256, description="requests in flight over all hosts")
+    per_host_concurrency: int = Field(2, ge=1, le=2)
+    max_redirects: int = Field(5, ge=0, le=5)
+    retry_after_max: float = Field(30.0, ge=0, description="longest Retry-After we wait for")
+    max_retries: int = Field(2, ge=0, le=5, description="retries after 429/503")
+    allow_hosts: tuple[str, ...] = ()
+    robots: bool = True
+    extract_workers: int = Field(0, ge=0, le=64, description="0 = one per CPU core")
+    batch_size: int = Field(250, ge=1, le=10_000, description="pages per fetch-and-extract task")
+    max_attempts: int = Field(3, ge=1, le=20, description="tries per page across runs")
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _list_to_tuple(cls, value: object) -> object:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _lower_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(host.strip().lower() for host in value)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesConfig:
+    """A loaded sources file: fetch settings and the declared sources."""
+
+    path: str
+    fetch: FetchSettings
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command or flow needs, resolved once."""
+
+    db_url: str
+    home: Path
+    sources_path: Path
+
+    @property
+    def is_default_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite default."""
+        return self.db_url == default_db_url(self.home)
+
+
+def data_home(env: Mapping[str, str]) -> Path:
+    """The data directory from the environment."""
+    if env.get("NEWSWATCH_HOME"):
+        return Path(env["NEWSWATCH_HOME"]).expanduser()
+    xdg = env.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "newswatch"
+
+
+def default_db_url(home: Path) -> str:
+    """The embedded SQLite database under the data directory."""
+    return f"sqlite:///{home / 'newswatch.db'}"
+
+
+def load_settings(
+    *,
+    db_url: str | None = None,
+    sources_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings: explicit arguments first, then ``NEWSWATCH_*``, then defaults."""
+    environ = os.environ if env is None else env
+    home = data_home(environ)
+    url = db_url or environ.get("NEWSWATCH_DB") or default_db_url(home)
+    sources = sources_path or environ.get("NEWSWATCH_SOURCES") or SEEDS_DIR / "sources.yaml"
+    return Settings(db_url=url, home=home, sources_path=Path(sources).expanduser())
