@@ -154,3 +154,21 @@ class ExtractError(NewswatchError):
     """A page yields no usable main text."""
 
     reason = "no_text"
+
+
+def _transient_reasons() -> frozenset[str]:
+    found = {TransientFetchError.reason}
+    stack: list[type[NewswatchError]] = [TransientFetchError]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.add(sub.reason)
+            stack.append(sub)
+    return frozenset(found)
+
+
+TRANSIENT_REASONS = _transient_reasons()
+
+
+def is_transient(reason: str) -> bool:
+    """True when a failure with this reason is worth trying again in a later run."""
+    return reason in TRANSIENT_REASONS

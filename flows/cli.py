@@ -1,0 +1,248 @@
+"""The ``newswatch`` command: a thin layer over the functions the flows call.
+
+Exit codes: 0 the command finished (a collect run with per-source or per-page failures included;
+they are listed in the summary); 2 bad usage or configuration (the message names file and line);
+3 the database cannot be reached or is not at the schema this version needs.
+
+Commands that only read the database never import Prefect (its import alone costs about 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from pipeline.errors import ConfigError, DatabaseError, NewswatchError
+from pipeline.settings import Settings, load_settings
+
+EXIT_OK, EXIT_USAGE, EXIT_DATABASE = 0, 2, 3
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date or datetime: {value!r} (e.g. 2025-03-01 or 2025-03-01T09:00+09:00)"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render --help)."""
+    parser = argparse.ArgumentParser(
+        prog="newswatch",
+        description="Collect AI-industry news from feeds into a database you can query.",
+        epilog="Environment: NEWSWATCH_DB (database URL), NEWSWATCH_HOME (data folder), "
+               "NEWSWATCH_SOURCES (sources file), PREFECT_API_URL (use a Prefect server). "
+               "Exit codes: 0 done, 2 bad usage or config, 3 database unreachable.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def db_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--db", metavar="URL",
+                         help="database URL, e.g. sqlite:///news.db or "
+                              "postgresql+psycopg://user@host/db (default: $NEWSWATCH_DB, "
+                              "else a SQLite file in the data folder; see `newswatch info`)")
+
+    collect = commands.add_parser("collect", help="poll the sources and store new articles",
+                                  description="Poll every source in the sources file, fetch "
+                                  "and extract new pages, store the articles, print a summary.")
+    collect.add_argument("--sources", metavar="PATH",
+                         help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)")
+    db_option(collect)
+    collect.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    collect.add_argument("--no-progress", action="store_true", help="no progress bar")
+    collect.add_argument("--verbose", "-v", action="store_true",
+                         help="show Prefect's own log lines")
+
+    export = commands.add_parser("export", help="write stored articles as JSON lines or CSV",
+                                 description="Write one record per stored article; field names "
+                                 "are stable (see README, 'Export').")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                        help="output format (default: jsonl)")
+    export.add_argument("--since", type=_since, metavar="DATE",
+                        help="only articles published (or fetched, when undated) at or after "
+                             "DATE; ISO 8601, UTC unless a zone is given")
+    export.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of stdout")
+    db_option(export)
+
+    dbc = commands.add_parser("db", help="database maintenance")
+    db_commands = dbc.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the schema to the "
+                                     "latest revision (needed once for PostgreSQL)")
+    db_option(upgrade)
+
+    info = commands.add_parser("info", help="show where data lives and what it holds")
+    db_option(info)
+    info.add_argument("--json", action="store_true", help="print as JSON")
+
+    demo = commands.add_parser("demo", help="collect from a bundled sample newsroom, offline",
+                               description="Serve a small sample newsroom (Korean, English and "
+                               "Chinese outlets; RSS, Atom and an EUC-KR feed) on 127.0.0.1, run "
+                               "the collect flow on it into the database, and print what was "
+                               "stored.")
+    demo.add_argument("--port", type=int, default=8765,
+                      help="port for the newsroom on 127.0.0.1 (default: 8765; 0 = any free)")
+    db_option(demo)
+    demo.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.add_argument("--verbose", "-v", action="store_true",
+                      help="show Prefect's own log lines")
+    return parser
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    # Prefect logs every task state on the console; the summary table says what matters.
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+
+
+def _announce_prefect(err: Console) -> None:
+    if not os.environ.get("PREFECT_API_URL"):
+        err.print("[dim]Starting a temporary local Prefect API (a few seconds); set "
+                  "PREFECT_API_URL to use a running Prefect server.[/dim]")
+
+
+def run_collect(settings: Settings, *, show_progress: bool, verbose: bool,
+                err: Console) -> dict[str, Any]:
+    """Validate, then run the collect flow in this process."""
+    from pipeline.sources import load_sources
+    from pipeline.store.database import open_database
+
+    load_sources(settings.sources_path)  # fail fast (exit 2) before Prefect starts
+    open_database(settings.db_url, upgrade=settings.is_default_sqlite).dispose()
+    _quiet_prefect(verbose)
+    _announce_prefect(err)
+    from flows.collect import collect
+
+    result: dict[str, Any] = collect(sources=str(settings.sources_path), db=settings.db_url,
+                                     show_progress=show_progress)
+    return result
+
+
+def cmd_collect(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch collect."""
+    from flows.report import print_summary
+
+    settings = load_settings(db_url=args.db, sources_path=args.sources)
+    summary = run_collect(settings, show_progress=not args.no_progress and err.is_terminal,
+                          verbose=args.verbose, err=err)
+    if args.json:
+        out.print_json(json.dumps(summary, ensure_ascii=False))
+    else:
+        print_summary(summary, out)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch export."""
+    from pipeline.export import export_record, write_csv, write_jsonl
+    from pipeline.store.database import open_database
+    from pipeline.store.export import iter_articles
+
+    settings = load_settings(db_url=args.db)
+    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    records = (export_record(row) for row in iter_articles(database, args.since))
+    writer = write_csv if args.format == "csv" else write_jsonl
+    try:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as handle:
+                count = writer(records, handle)
+            err.print(f"{count} articles written to {args.output}")
+        else:
+            writer(records, sys.stdout)
+    finally:
+        database.dispose()
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch db upgrade."""
+    from pipeline.store.database import display_url, open_database, schema_status
+
+    settings = load_settings(db_url=args.db)
+    database = open_database(settings.db_url, upgrade=True)
+    current, head = schema_status(database)
+    database.dispose()
+    out.print(f"database {display_url(settings.db_url)} is at revision {current} (head {head})")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch info."""
+    from pipeline.store.database import display_url, open_database, schema_status
+    from pipeline.store.runs import counts, last_run
+
+    settings = load_settings(db_url=args.db)
+    data: dict[str, Any] = {
+        "database": display_url(settings.db_url),
+        "data_folder": str(settings.home),
+        "sources_file": str(settings.sources_path),
+        "prefect_api": os.environ.get("PREFECT_API_URL") or "temporary local API per run",
+    }
+    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    try:
+        data["schema_revision"], data["schema_head"] = schema_status(database)
+        data["counts"] = counts(database)
+        run = last_run(database)
+        data["last_run"] = {k: (v.isoformat() if isinstance(v, datetime) else v)
+                            for k, v in run.items()} if run else None
+    finally:
+        database.dispose()
+    if args.json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return EXIT_OK
+    for key, value in data.items():
+        out.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch demo."""
+    from flows.demo import run_demo
+
+    settings = load_settings(db_url=args.db)
+    return run_demo(settings, port=args.port, as_json=args.json,
+                    show_progress=not args.no_progress and err.is_terminal,
+                    verbose=args.verbose, out=out, err=err)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
+    "collect": cmd_collect, "export": cmd_export, "db": cmd_db, "info": cmd_info,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newswatch`` console script."""
+    args = build_parser().parse_args(argv)
+    out = Console(soft_wrap=False)
+    err = Console(stderr=True)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        return EXIT_USAGE
+    except DatabaseError as exc:
+        err.print(f"[red]database error:[/red] {escape(str(exc))}", highlight=False)
+        return EXIT_DATABASE
+    except NewswatchError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,185 @@
+"""The collect flow: sources → feeds → pages → articles, stored.
+
+Task grain (each is a unit that needs retries or visibility, never one per article):
+
+- ``poll-host``: poll the sources that share a host (one Fetcher, ≤ 2 requests at a time);
+- ``fetch-pages``: fetch and extract one batch of new entries (threads + extraction processes);
+- ``store-pages``: write one batch of articles and failures (retried on a transient DB error).
+
+Everything else is a direct call into ``pipeline``. The run fails only on systemic problems
+(bad configuration, database unreachable); a bad feed or page is a Failure in the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, wait
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows import progress
+from flows.report import artifact_rows
+from pipeline.pages import fetch_and_extract
+from pipeline.poll import group_by_host, poll_sources
+from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
+from pipeline.settings import FetchSettings, load_settings
+from pipeline.sources import load_sources
+from pipeline.store.database import Database, open_database
+from pipeline.store.entries import (
+    SavedCounts,
+    record_failures,
+    register_entries,
+    retry_entries,
+    save_outcomes,
+)
+from pipeline.store.runs import fail_run, finish_run, start_run, summary_json
+from pipeline.store.sources import record_polls, sync_sources
+from pipeline.tally import Tally
+from pipeline.urls import host_port
+
+# Threads for task runs; the real network bounds are enforced by the window below and by each
+# task's Fetcher (per-host and global limits from the sources file).
+TASK_THREADS = 16
+
+
+@task(name="poll-host", cache_policy=NO_CACHE, persist_result=False)
+def poll_host(sources: list[Source], validators: dict[str, Validators], fetch: FetchSettings,
+              now: datetime) -> list[PollResult]:
+    """Poll every source on one host."""
+    return poll_sources(sources, validators, fetch, now)
+
+
+@task(name="fetch-pages", cache_policy=NO_CACHE, persist_result=False)
+def fetch_pages(entries: list[Entry], sources: dict[str, Source], fetch: FetchSettings,
+                now: datetime) -> list[PageOutcome]:
+    """Fetch and extract one batch of pages."""
+    bar = progress.current()
+    return fetch_and_extract(entries, sources, fetch, now, workers=fetch.extract_workers,
+                             on_done=bar.advance)
+
+
+@task(name="store-pages", cache_policy=NO_CACHE, persist_result=False, retries=2,
+      retry_delay_seconds=2)
+def store_pages(db_url: str, outcomes: list[PageOutcome], source_ids: dict[str, int],
+                run_id: int, max_attempts: int, now: datetime) -> SavedCounts:
+    """Write one batch of outcomes (idempotent: safe to retry)."""
+    database = open_database(db_url, check=False)
+    try:
+        return save_outcomes(database, outcomes, source_ids, run_id, max_attempts, now)
+    finally:
+        database.dispose()
+
+
+def batches(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
+    """Split entries into batches, keeping each host's entries together where possible."""
+    ordered = sorted(entries, key=lambda e: host_port(e.link))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def _poll_all(sources: Sequence[Source], validators: dict[str, Validators],
+              fetch: FetchSettings, now: datetime) -> list[PollResult]:
+    window = max(1, fetch.concurrency // fetch.per_host_concurrency)
+    queue = list(group_by_host(sources).items())
+    running: list[PrefectFuture[list[PollResult]]] = []
+    results: list[PollResult] = []
+    while queue or running:
+        while queue and len(running) < window:
+            host, group = queue.pop(0)
+            running.append(poll_host.with_options(task_run_name=f"poll {host}").submit(
+                group, {s.name: validators[s.name] for s in group}, fetch, now))
+        done, _ = wait(running, timeout=0.05)
+        for future in done:
+            results.extend(future.result())
+            running.remove(future)
+    order = {s.name: i for i, s in enumerate(sources)}
+    return sorted(results, key=lambda r: order.get(r.source, len(order)))
+
+
+def _entries_to_fetch(polls: Sequence[PollResult], fresh_urls: set[str],
+                      retries: Sequence[Entry]) -> list[Entry]:
+    todo = [e for p in polls for e in p.entries if e.url in fresh_urls]
+    taken = {e.url for e in todo}
+    todo.extend(e for e in retries if e.url not in taken)
+    return todo
+
+
+@flow(name="collect", task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS),
+      persist_result=False, log_prints=False)
+def collect(sources: str | None = None, db: str | None = None,
+            show_progress: bool | None = None) -> dict[str, Any]:
+    """Poll every source, fetch and extract new pages, store articles; return the summary."""
+    logger = get_run_logger()
+    settings = load_settings(db_url=db, sources_path=sources)
+    config = load_sources(settings.sources_path)
+    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    run_id = start_run(database, started, sources_path=str(settings.sources_path),
+                       flow_run_id=str(flow_run.get_id() or "") or None)
+    try:
+        states = sync_sources(database, config.sources, started)
+        validators = {name: state.validators for name, state in states.items()}
+        source_ids = {name: state.id for name, state in states.items()}
+        by_name = {s.name: s for s in config.sources}
+        polls = _poll_all(config.sources, validators, config.fetch, started)
+        fresh_entries = [e for p in polls for e in p.entries]
+        fresh_urls = register_entries(database, fresh_entries, source_ids, started)
+        retries = retry_entries(database, config.fetch.max_attempts, started)
+        todo = _entries_to_fetch(polls, fresh_urls, retries)
+        fresh_by_source = Counter(e.source for e in fresh_entries if e.url in fresh_urls)
+        tally = Tally(polls, fresh_by_source)
+        logger.info("polled %d sources: %d entries, %d new, %d to retry", len(polls),
+                    len(fresh_entries), len(fresh_urls), len(todo) - len(fresh_urls))
+        stores: list[tuple[PrefectFuture[SavedCounts], list[PageOutcome]]] = []
+        with progress.page_progress(show_progress) as bar:
+            bar.grow(len(todo))
+            groups = batches(todo, config.fetch.batch_size)
+            for index, group in enumerate(groups, start=1):
+                outcomes = fetch_pages.with_options(
+                    task_run_name=f"pages {index}/{len(groups)}").submit(
+                    group, by_name, config.fetch, started).result()
+                stored = store_pages.with_options(
+                    task_run_name=f"store {index}/{len(groups)}").submit(
+                    settings.db_url, outcomes, source_ids, run_id, config.fetch.max_attempts,
+                    started)
+                stores.append((stored, outcomes))
+        for stored, outcomes in stores:
+            counts = stored.result()
+            tally.add(counts.new, counts.unchanged,
+                      [o.failure for o in outcomes if o.failure is not None])
+        # Validators are saved only now: had the run died earlier, the next run must not be
+        # told "304 not modified" for entries whose pages were never stored.
+        record_polls(database, polls, datetime.now(UTC))
+        _record_poll_failures(database, polls, run_id)
+        finished = started + _elapsed(clock)
+        summary = tally.summary(run_id, started, finished)
+        finish_run(database, summary)
+    except BaseException as exc:
+        fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
+        raise
+    finally:
+        database.dispose()
+    data = summary_json(summary)
+    create_table_artifact(key="collect-summary", table=artifact_rows(data),
+                          description=f"collect run {run_id}")
+    logger.info("run %d: %d new articles, %d unchanged, %d failed in %.1f s", run_id,
+                summary.total("new"), summary.total("unchanged"), summary.total("failed"),
+                summary.duration_s)
+    return data
+
+
+def _elapsed(start: float) -> timedelta:
+    return timedelta(seconds=time.monotonic() - start)
+
+
+def _record_poll_failures(database: Database, polls: Sequence[PollResult], run_id: int) -> None:
+    failures = [p.failure for p in polls if p.status is PollStatus.FAILED and p.failure]
+    record_failures(database, failures, run_id, datetime.now(UTC))

@@ -1,0 +1,48 @@
+"""Run summaries for people: a terminal table and rows for the Prefect artifact.
+
+Both work on the JSON form of a summary (``pipeline.store.runs.summary_json``), the same data
+that is stored with the run and printed by ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+COLUMNS = ("entries", "new", "unchanged", "failed", "skipped")
+
+
+def _reason(report: dict[str, Any]) -> str:
+    parts = list(report.get("reasons", ())) + [f"warning: {w}" for w in report.get("warnings", ())]
+    return "; ".join(parts)[:200]
+
+
+def artifact_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per source plus a total row, for ``create_table_artifact``."""
+    rows: list[dict[str, Any]] = [
+        {"source": r["source"], "status": r["status"], **{c: r[c] for c in COLUMNS},
+         "reason": _reason(r)}
+        for r in summary["sources"]
+    ]
+    rows.append({"source": "TOTAL", "status": f"{summary['duration_s']:.1f} s",
+                 **{c: summary["totals"][c] for c in COLUMNS}, "reason": ""})
+    return rows
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    """Print the per-source table with totals and duration."""
+    table = Table(title=f"collect run {summary['run_id']}: {summary['duration_s']:.1f} s",
+                  title_justify="left")
+    table.add_column("source")
+    table.add_column("status")
+    for column in COLUMNS:
+        table.add_column(column, justify="right")
+    table.add_column("reason", overflow="fold", max_width=70)
+    for row in artifact_rows(summary):
+        style = "bold" if row["source"] == "TOTAL" else None
+        table.add_row(escape(str(row["source"])), str(row["status"]),
+                      *(str(row[c]) for c in COLUMNS), escape(str(row["reason"])), style=style)
+    console.print(table)

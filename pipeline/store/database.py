@@ -1,0 +1,119 @@
+"""Open the project database: reachability, schema revision, SQLite pragmas."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from db import migrate
+from pipeline.errors import ConfigError, DatabaseError, SchemaOutOfDateError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An engine plus what we know about it; pass it to the other ``store`` functions."""
+
+    engine: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (export, queries) work while a collect writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def display_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def create(url: str) -> Engine:
+    """Build an engine for ``url`` (SQLite files get their folder and pragmas)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"invalid database URL {url!r}: {exc}") from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"unsupported database URL {display_url(url)}: {exc}") from exc
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the database folder for {url}: {exc}") from exc
+
+
+def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Database:
+    """Connect, then bring the schema to head (``upgrade``) or require it to be there."""
+    engine = create(url)
+    db = Database(engine, url)
+    if not check:
+        return db
+    try:
+        with engine.connect() as connection:
+            current = migrate.current_revision(connection)
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot reach the database at {display_url(url)}: "
+                            f"{str(exc.orig or exc).strip()}") from exc
+    head = migrate.head_revision()
+    if current != head:
+        if not upgrade:
+            engine.dispose()
+            raise SchemaOutOfDateError(
+                f"the database at {display_url(url)} is at revision {current or 'none'}, "
+                f"this version needs {head}: run `newswatch db upgrade`")
+        log.info("upgrading database url=%s from=%s to=%s", display_url(url), current, head)
+        try:
+            migrate.upgrade(engine)
+        except (OperationalError, DBAPIError) as exc:
+            engine.dispose()
+            raise DatabaseError(f"cannot upgrade the database at {display_url(url)}: "
+                                f"{exc.orig or exc}") from exc
+    return db
+
+
+def schema_status(db: Database) -> tuple[str | None, str]:
+    """(current revision, head revision)."""
+    with db.engine.connect() as connection:
+        return migrate.current_revision(connection), migrate.head_revision()
+
+
+def insert(db: Database, table: Any) -> Any:
+    """A dialect INSERT that supports ``on_conflict_do_nothing`` and ``returning``."""
+    if db.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
