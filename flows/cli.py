@@ -104,6 +104,8 @@ def _quiet_prefect(verbose: bool) -> None:
     # Prefect logs every task state on the console; the summary table says what matters.
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    # A temporary API would otherwise try to phone home, and fail loudly on an offline machine.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def _announce_prefect(err: Console) -> None:
@@ -119,7 +121,7 @@ def run_collect(settings: Settings, *, show_progress: bool, verbose: bool,
     from pipeline.store.database import open_database
 
     load_sources(settings.sources_path)  # fail fast (exit 2) before Prefect starts
-    open_database(settings.db_url, upgrade=settings.is_default_sqlite).dispose()
+    open_database(settings.db_url, upgrade=settings.auto_upgrade).dispose()
     _quiet_prefect(verbose)
     _announce_prefect(err)
     from flows.collect import collect
@@ -150,7 +152,7 @@ def cmd_export(args: argparse.Namespace, out: Console, err: Console) -> int:
     from pipeline.store.export import iter_articles
 
     settings = load_settings(db_url=args.db)
-    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     records = (export_record(row) for row in iter_articles(database, args.since))
     writer = write_csv if args.format == "csv" else write_jsonl
     try:
@@ -189,7 +191,7 @@ def cmd_info(args: argparse.Namespace, out: Console, err: Console) -> int:
         "sources_file": str(settings.sources_path),
         "prefect_api": os.environ.get("PREFECT_API_URL") or "temporary local API per run",
     }
-    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     try:
         data["schema_revision"], data["schema_head"] = schema_status(database)
         data["counts"] = counts(database)

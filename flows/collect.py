@@ -119,7 +119,7 @@ def collect(sources: str | None = None, db: str | None = None,
     logger = get_run_logger()
     settings = load_settings(db_url=db, sources_path=sources)
     config = load_sources(settings.sources_path)
-    database = open_database(settings.db_url, upgrade=settings.is_default_sqlite)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
     run_id = start_run(database, started, sources_path=str(settings.sources_path),

@@ -30,6 +30,7 @@ class Route:
     delay: float = 0.0  # seconds before the status line
     trickle: float = 0.0  # seconds between 1 KiB chunks of the body
     repeat: int = 1  # the body is sent this many times (large bodies without large memory)
+    chunked: bool = False  # no Content-Length: Transfer-Encoding chunked, as streaming servers do
     etag: bool = True
     dynamic: Callable[[BaseHTTPRequestHandler], Route] | None = field(default=None, compare=False)
 
@@ -39,7 +40,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     error_content_type: ClassVar[str] = "text/plain"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: tests and the demo print their own output."""
 
     def do_HEAD(self) -> None:
@@ -74,7 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", tag)
         for key, value in route.headers:
             self.send_header(key, value)
-        self.send_header("Content-Length", str(len(route.body) * route.repeat))
+        if route.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(route.body) * route.repeat))
         self.end_headers()
         if head:
             return
@@ -82,13 +86,23 @@ class _Handler(BaseHTTPRequestHandler):
             for _ in range(route.repeat):
                 if route.trickle:
                     for start in range(0, len(route.body), 1024):
-                        self.wfile.write(route.body[start:start + 1024])
+                        self._write(route.body[start : start + 1024], route.chunked)
                         self.wfile.flush()
                         time.sleep(route.trickle)
                 else:
-                    self.wfile.write(route.body)
+                    self._write(route.body, route.chunked)
+            if route.chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (size cap, timeout): that is what some tests want
+
+    def _write(self, data: bytes, chunked: bool) -> None:
+        if not chunked:
+            self.wfile.write(data)
+        elif data:  # an empty chunk would end the body early
+            self.wfile.write(b"%x\r\n" % len(data))
+            self.wfile.write(data)
+            self.wfile.write(b"\r\n")
 
 
 class _Server(ThreadingHTTPServer):
@@ -103,15 +117,18 @@ class _Server(ThreadingHTTPServer):
 class LoopbackSite:
     """An in-memory site served on a loopback address; a context manager."""
 
-    def __init__(self, routes: dict[str, Route] | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, routes: dict[str, Route] | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
         self._server.site = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name=f"loopback-{host}")
+        # A short poll interval: shutdown() waits for it, and tests start many sites.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name=f"loopback-{host}"
+        )
         self._started = False
 
     @property
@@ -164,6 +181,10 @@ class LoopbackSite:
     def __enter__(self) -> LoopbackSite:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -33,6 +33,7 @@ METADATA_ADDRESSES = frozenset(
 )
 METADATA_NAMES = frozenset({"metadata", "metadata.google.internal", "instance-data"})
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_NAT64_WELL_KNOWN = _NAT64[0]
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
@@ -55,9 +56,21 @@ def refusal(ip: IPAddress) -> str | None:
     """Why ``ip`` must not be contacted, or None when it is a public address."""
     if ip in METADATA_ADDRESSES:
         return "cloud metadata address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4-mapped or well-known-prefix NAT64 address reaches exactly its IPv4 address:
+        # judge that one. Python 3.11 calls the whole ranges "reserved", which refused every
+        # IPv4-only site behind DNS64 (IPv6-only hosts) and every ::ffff:a.b.c.d spelling.
+        inner = ip.ipv4_mapped
+        if inner is None and ip in _NAT64_WELL_KNOWN:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            why = refusal(inner)
+            return f"{why} embedded in IPv6" if why else None
     checks = (
         (ip.is_loopback, "loopback"),
         (ip.is_link_local, "link-local"),
+        # Deprecated fec0::/10 still routes inside some networks; Python calls it global.
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
         (ip.is_multicast, "multicast"),
         (ip.is_unspecified, "unspecified"),
         (ip.is_private, "private"),
@@ -68,10 +81,10 @@ def refusal(ip: IPAddress) -> str | None:
         if hit:
             return f"{why} address"
     if isinstance(ip, ipaddress.IPv6Address):
-        for inner in _embedded_ipv4(ip):
-            why = refusal(inner)
-            if why:
-                return f"{why} embedded in IPv6"
+        for embedded in _embedded_ipv4(ip):
+            inner_why = refusal(embedded)
+            if inner_why:
+                return f"{inner_why} embedded in IPv6"
     return None
 
 
@@ -97,7 +110,9 @@ class AddressPolicy:
     resolver: Resolver = system_resolver
 
     @classmethod
-    def from_hosts(cls, hosts: Iterable[str], resolver: Resolver = system_resolver) -> AddressPolicy:
+    def from_hosts(
+        cls, hosts: Iterable[str], resolver: Resolver = system_resolver
+    ) -> AddressPolicy:
         """Build a policy from ``host`` or ``host:port`` entries."""
         return cls(frozenset(h.strip().lower() for h in hosts if h.strip()), resolver)
 
@@ -105,8 +120,10 @@ class AddressPolicy:
         """True when ``host`` (or ``host:port``) is listed in allow_hosts."""
         bare = host.lower().strip("[]").rstrip(".")
         shown = f"[{bare}]" if ":" in bare else bare
-        return bare in self.allow_hosts or shown in self.allow_hosts or (
-            f"{shown}:{port}" in self.allow_hosts
+        return (
+            bare in self.allow_hosts
+            or shown in self.allow_hosts
+            or (f"{shown}:{port}" in self.allow_hosts)
         )
 
     def vetted_addresses(self, host: str, port: int) -> list[str]:
@@ -116,6 +133,8 @@ class AddressPolicy:
         if bare in METADATA_NAMES and not explicit:
             raise BlockedAddressError(f"{host} is a cloud metadata name")
         addresses = self.resolver(bare, port)
+        if not addresses:
+            raise ConnectError(f"{host} resolved to no address")
         if explicit:
             return addresses
         for address in addresses:
@@ -124,6 +143,4 @@ class AddressPolicy:
             why = refusal(ipaddress.ip_address(address.split("%", 1)[0]))
             if why:
                 raise BlockedAddressError(f"{host} resolves to {address}: {why}")
-        if not addresses:
-            raise ConnectError(f"{host} resolved to no address")
         return addresses

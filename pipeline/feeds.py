@@ -9,6 +9,7 @@ raw strings, because feedparser's own fallback invents dates (see that module).
 from __future__ import annotations
 
 import html
+import io
 import logging
 import re
 import zoneinfo
@@ -27,8 +28,10 @@ log = logging.getLogger(__name__)
 
 # Zone-less feed times are local times of the outlet; the language is the best hint we have.
 _ZONE_BY_LANG = {"ko": "Asia/Seoul", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo"}
-_TAGS = re.compile(r"<[^>]{0,2000}>")
+# As in HTML's tokenizer, "<" starts a tag only before a letter, "/", "!" or "?"; "a < b" is text.
+_TAGS = re.compile(r"<[A-Za-z/!?][^>]{0,2000}>")
 _SPACE = re.compile(r"\s+")
+_LANG_SEPARATOR = re.compile(r"[-_]")  # "ko-KR", and "zh_CN" as some CMSs write it
 _DATE_KEYS = ("published", "updated", "created", "issued", "date")
 
 
@@ -42,19 +45,34 @@ class ParsedFeed:
     title: str = ""
 
 
+def primary_language(tag: str | None) -> str | None:
+    """``ko`` from ``ko-KR``, ``zh`` from ``zh_CN``; None for an empty tag."""
+    return _LANG_SEPARATOR.split(tag or "", maxsplit=1)[0].strip().lower() or None
+
+
 def source_zone(source: Source, feed_lang: str | None = None) -> tzinfo | None:
     """Time zone for zone-less dates of a source: declared, else by language, else None (UTC)."""
     if source.timezone:
         return zoneinfo.ZoneInfo(source.timezone)
-    lang = (source.lang or feed_lang or "").split("-")[0].lower()
-    name = _ZONE_BY_LANG.get(lang)
+    name = _ZONE_BY_LANG.get(primary_language(source.lang or feed_lang) or "")
     return zoneinfo.ZoneInfo(name) if name else None
 
 
-def plain_text(markup: str, limit: int = 2000) -> str:
-    """Markup reduced to one line of text (feed titles and summaries may carry HTML)."""
-    text = html.unescape(_TAGS.sub(" ", markup or ""))
-    return _SPACE.sub(" ", text).strip()[:limit]
+def plain_text(markup: str, limit: int = 2000, *, is_html: bool = True) -> str:
+    """Markup reduced to one line of text (feed titles and summaries may carry HTML).
+
+    With ``is_html=False`` the text is taken as it is: "prices < $1 > rivals" in a plain-text
+    title is not a tag to remove.
+    """
+    text = _TAGS.sub(" ", markup or "") if is_html else markup or ""
+    return _SPACE.sub(" ", html.unescape(text)).strip()[:limit]
+
+
+def _field_text(container: Any, key: str, limit: int) -> str:
+    """The text of a feedparser field, stripping tags only when feedparser saw HTML."""
+    detail = container.get(f"{key}_detail") or {}
+    is_html = "html" in str(detail.get("type", "text/html"))
+    return plain_text(container.get(key, ""), limit, is_html=is_html)
 
 
 def _entry_link(item: Any, base: str) -> str | None:
@@ -96,7 +114,9 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
     if ctype:
         headers["content-type"] = ctype
     try:
-        parsed = feedparser.parse(page.body, response_headers=headers,
+        # A stream, never bare bytes: feedparser tries open(bytes) first, so a body that
+        # names a local file ("/etc/passwd", "/dev/zero") would be read from our own disk.
+        parsed = feedparser.parse(io.BytesIO(page.body), response_headers=headers,
                                   resolve_relative_uris=True, sanitize_html=True)
     except Exception as exc:  # feedparser raises arbitrary parser errors on hostile input
         raise FeedError(f"feed could not be parsed: {exc.__class__.__name__}: {exc}") from exc
@@ -111,7 +131,7 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
         detail = f" ({warnings[0]})" if warnings else ""
         raise FeedError(f"no entries in the feed{detail}")
     feed_lang = (parsed.get("feed") or {}).get("language")
-    lang = source.lang or ((feed_lang or "").split("-")[0].lower() or None)
+    lang = source.lang or primary_language(feed_lang)
     zone = source_zone(source, feed_lang)
     entries: list[Entry] = []
     seen: set[str] = set()
@@ -129,13 +149,13 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
             source=source.name,
             url=url,
             link=link.split("#", 1)[0],
-            title=plain_text(item.get("title", ""), 500),
-            summary=plain_text(item.get("summary", "")),
+            title=_field_text(item, "title", 500),
+            summary=_field_text(item, "summary", 2000),
             published_at=_entry_date(item, now, zone),
             lang=lang,
             robots=source.robots,
         ))
     if skipped:
         warnings.append(f"{skipped} entries without a usable link skipped")
-    title = plain_text((parsed.get("feed") or {}).get("title", ""), 300)
+    title = _field_text(parsed.get("feed") or {}, "title", 300)
     return ParsedFeed(tuple(entries), skipped, tuple(warnings), title)

@@ -6,11 +6,15 @@ One :class:`Fetcher` per unit of work (a source poll, a batch of pages). It enfo
 - every connection goes to an address vetted by :class:`~pipeline.addresses.AddressPolicy`; the
   check sits in the socket layer (a custom httpcore network backend), so redirects, keep-alive
   reconnects and DNS answers that change between check and use cannot slip past it;
-- connect and total timeouts; bodies streamed and capped (after content decoding);
+- connect and total timeouts; bodies streamed and capped (after content decoding, which is done
+  here in bounded steps: httpx inflates a whole network chunk at once, so a 40 KiB gzip bomb
+  became 40 MiB in memory before any cap could look at it);
 - at most ``per_host_concurrency`` requests per host and ``concurrency`` in all;
 - conditional GET with stored validators (304 is a normal answer);
 - 429/503 with a Retry-After within ``retry_after_max`` are retried after that wait;
-- robots.txt for article pages, cached per host for the fetcher's lifetime;
+- robots.txt for article pages, cached per host for the fetcher's lifetime; an unreachable
+  robots.txt (5xx, 429, timeout) means "fetch nothing there" and fails the page with the
+  transient reason of the robots fetch, so the page is tried again in a later run;
 - environment proxies are ignored: a proxy would make the address check meaningless.
 """
 
@@ -21,6 +25,7 @@ import logging
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,6 +48,7 @@ from pipeline.errors import (
     ServerError,
     TooLargeError,
     TooManyRedirectsError,
+    TransientFetchError,
     UnsupportedContentError,
 )
 from pipeline.records import Page, Validators
@@ -59,8 +65,18 @@ FEED_ACCEPT = (
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Content types we never download as pages: they cannot hold an article's text.
-_UNSUPPORTED_PREFIXES = ("application/pdf", "image/", "video/", "audio/", "application/zip",
-                         "application/octet-stream", "font/")
+_UNSUPPORTED_PREFIXES = (
+    "application/pdf",
+    "image/",
+    "video/",
+    "audio/",
+    "application/zip",
+    "application/octet-stream",
+    "font/",
+)
+# We decode bodies ourselves (see _BoundedDecoder), so we only announce what it can decode.
+ACCEPT_ENCODING = "gzip, deflate"
+_DECODE_STEP = 64 * 1024  # most bytes one decompression step may produce
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -85,6 +101,52 @@ class _GuardedBackend(httpcore.SyncBackend):
                 last = exc
         assert last is not None  # vetted_addresses never returns an empty list
         raise last
+
+
+class _BoundedDecoder:
+    """Content-Encoding decoding that never inflates more than ``_DECODE_STEP`` bytes at once."""
+
+    def __init__(self, encoding: str) -> None:
+        self._identity = encoding == "identity"
+        self._deflate = encoding == "deflate"
+        self._started = False
+        wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._inflate = zlib.decompressobj(wbits)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """Decoded pieces of ``data``; raises zlib.error on a corrupt body."""
+        if self._identity:
+            yield data
+            return
+        try:
+            piece = self._inflate.decompress(data, _DECODE_STEP)
+        except zlib.error:
+            if not self._deflate or self._started:
+                raise
+            # "deflate" is sometimes sent as a raw stream without the zlib header (as httpx does).
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            piece = self._inflate.decompress(data, _DECODE_STEP)
+        self._started = True
+        yield piece
+        while self._inflate.unconsumed_tail:
+            yield self._inflate.decompress(self._inflate.unconsumed_tail, _DECODE_STEP)
+
+    def rest(self) -> bytes:
+        """What the decoder still holds once the input has ended."""
+        return b"" if self._identity else self._inflate.flush()
+
+
+def _content_encoding(url: str, response: httpx.Response) -> str:
+    header = str(response.headers.get("Content-Encoding", ""))
+    codings = [c.strip().lower() for c in header.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return "identity"
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return codings[0]
+    raise UnsupportedContentError(
+        f"content encoding {', '.join(codings)[:100]}", url=url, status=response.status_code
+    )
 
 
 class _GuardedTransport(httpx.HTTPTransport):
@@ -132,17 +194,18 @@ class Fetcher:
         self._policy = policy or AddressPolicy.from_hosts(settings.allow_hosts)
         self._sleep = sleep
         self._clock = clock
-        limits = httpx.Limits(max_connections=settings.concurrency,
-                              max_keepalive_connections=settings.concurrency)
+        limits = httpx.Limits(
+            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+        )
         self._client = httpx.Client(
             transport=_GuardedTransport(self._policy, limits),
-            headers={"User-Agent": settings.user_agent},
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
         )
         self._all = threading.BoundedSemaphore(settings.concurrency)
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
-        self._robots: dict[str, RobotsRules] = {}
+        self._robots: dict[str, RobotsRules | FetchError] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -166,7 +229,8 @@ class Fetcher:
         key = host_port(url)
         with self._lock:
             host = self._hosts.setdefault(
-                key, threading.BoundedSemaphore(self.settings.per_host_concurrency))
+                key, threading.BoundedSemaphore(self.settings.per_host_concurrency)
+            )
         with host, self._all:
             yield
 
@@ -185,40 +249,57 @@ class Fetcher:
             self._check_robots(url)
         return self.get(url, headers={"Accept": PAGE_ACCEPT}, page=True)
 
-    def get(self, url: str, *, headers: dict[str, str] | None = None, page: bool = False,
-            max_bytes: int | None = None) -> Page:
-        """GET ``url`` with redirects, retries on 429/503 and every guard; raise FetchError."""
+    def get(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        page: bool = False,
+        max_bytes: int | None = None,
+        truncate: bool = False,
+    ) -> Page:
+        """GET ``url`` with redirects, retries on 429/503 and every guard; raise FetchError.
+
+        A body above ``max_bytes`` (default ``max_page_bytes``) raises TooLargeError, or with
+        ``truncate`` ends the download and keeps the first ``max_bytes`` bytes.
+        """
         attempt = 0
         while True:
             try:
-                return self._get_once(url, headers or {}, page, max_bytes)
+                return self._get_once(url, headers or {}, page, max_bytes, truncate)
             except _RetryAfter as wait:
                 attempt += 1
                 if attempt > self.settings.max_retries:
                     raise RateLimitedError(
                         f"HTTP {wait.status}: still refused after {attempt - 1} retries",
-                        url=url, status=wait.status) from None
-                log.info("retry after wait url=%s status=%s wait_s=%.1f", url, wait.status,
-                         wait.seconds)
+                        url=url,
+                        status=wait.status,
+                    ) from None
+                log.info(
+                    "retry after wait url=%s status=%s wait_s=%.1f", url, wait.status, wait.seconds
+                )
                 self._sleep(wait.seconds)
 
-    def _get_once(self, url: str, headers: dict[str, str], page: bool,
-                  max_bytes: int | None) -> Page:
+    def _get_once(
+        self, url: str, headers: dict[str, str], page: bool, max_bytes: int | None, truncate: bool
+    ) -> Page:
         settings = self.settings
         deadline = time.monotonic() + settings.timeout
         current = url
         visited: set[str] = set()
         for _hop in range(settings.max_redirects + 1):
             if not is_http_url(current):
-                raise BlockedSchemeError(f"only http and https URLs are fetched: {current[:200]}",
-                                         url=url)
+                raise BlockedSchemeError(
+                    f"only http and https URLs are fetched: {current[:200]}", url=url
+                )
             if current in visited:
                 raise TooManyRedirectsError(f"redirect loop at {current}", url=url)
             visited.add(current)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise FetchTimeoutError(f"total timeout of {settings.timeout:g} s exceeded",
-                                        url=url)
+                raise FetchTimeoutError(
+                    f"total timeout of {settings.timeout:g} s exceeded", url=url
+                )
             timeout = httpx.Timeout(remaining, connect=min(settings.connect_timeout, remaining))
             with self._slot(current):
                 response = self._send(url, current, headers, timeout)
@@ -227,17 +308,26 @@ class Fetcher:
                     if status in _REDIRECTS:
                         location = response.headers.get("Location")
                         if not location:
-                            raise HTTPStatusError(f"HTTP {status} without Location", url=url,
-                                                  status=status)
+                            raise HTTPStatusError(
+                                f"HTTP {status} without Location", url=url, status=status
+                            )
                         current = str(response.url.join(location))
                         continue
-                    return self._finish(url, response, page, max_bytes, deadline)
+                    return self._finish(
+                        url,
+                        response,
+                        page=page,
+                        max_bytes=max_bytes,
+                        truncate=truncate,
+                        deadline=deadline,
+                    )
                 finally:
                     response.close()
         raise TooManyRedirectsError(f"more than {settings.max_redirects} redirects", url=url)
 
-    def _send(self, url: str, current: str, headers: dict[str, str],
-              timeout: httpx.Timeout) -> httpx.Response:
+    def _send(
+        self, url: str, current: str, headers: dict[str, str], timeout: httpx.Timeout
+    ) -> httpx.Response:
         try:
             request = self._client.build_request("GET", current, headers=headers, timeout=timeout)
             return self._client.send(request, stream=True)
@@ -247,9 +337,21 @@ class Fetcher:
             raise BlockedSchemeError(f"unusable URL: {exc}", url=url) from exc
         except httpx.HTTPError as exc:
             raise ConnectError(f"{exc.__class__.__name__}: {exc}", url=url) from exc
+        except FetchError as exc:
+            # Raised by the address policy deep in the socket layer, which has no URL to give.
+            exc.url = exc.url or url
+            raise
 
-    def _finish(self, url: str, response: httpx.Response, page: bool, max_bytes: int | None,
-                deadline: float) -> Page:
+    def _finish(
+        self,
+        url: str,
+        response: httpx.Response,
+        *,
+        page: bool,
+        max_bytes: int | None,
+        truncate: bool,
+        deadline: float,
+    ) -> Page:
         status = response.status_code
         if status in (429, 503):
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock())
@@ -258,7 +360,10 @@ class Fetcher:
             if status == 429 or wait is not None:
                 raise RateLimitedError(
                     f"HTTP {status}, Retry-After {response.headers.get('Retry-After')!r} "
-                    f"beyond {self.settings.retry_after_max:g} s", url=url, status=status)
+                    f"beyond {self.settings.retry_after_max:g} s",
+                    url=url,
+                    status=status,
+                )
         if status >= 500:
             raise ServerError(f"HTTP {status}", url=url, status=status)
         if status >= 400:
@@ -270,38 +375,64 @@ class Fetcher:
         if page:
             ctype = response.headers.get("Content-Type", "").lower()
             if ctype.startswith(_UNSUPPORTED_PREFIXES):
-                raise UnsupportedContentError(f"content type {ctype.split(';')[0]}", url=url,
-                                              status=status)
-        body = self._read_capped(url, response, max_bytes or self.settings.max_page_bytes,
-                                 deadline)
+                raise UnsupportedContentError(
+                    f"content type {ctype.split(';')[0]}", url=url, status=status
+                )
+        body = self._read_capped(
+            url, response, max_bytes or self.settings.max_page_bytes, truncate, deadline
+        )
         return Page(url, final, status, headers, body, self._clock())
 
-    def _read_capped(self, url: str, response: httpx.Response, cap: int,
-                     deadline: float) -> bytes:
+    def _read_capped(
+        self, url: str, response: httpx.Response, cap: int, truncate: bool, deadline: float
+    ) -> bytes:
+        decoder = _BoundedDecoder(_content_encoding(url, response))
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > cap:
+        if not truncate and declared.isdigit() and int(declared) > cap:
             raise TooLargeError(f"Content-Length {declared} above cap of {cap} bytes", url=url)
         chunks: list[bytes] = []
         size = 0
-        try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > cap:
+
+        def keep(piece: bytes) -> bool:
+            """Add a decoded piece; False once the cap is reached and truncating."""
+            nonlocal size
+            if size + len(piece) > cap:
+                if not truncate:
                     raise TooLargeError(f"body above cap of {cap} bytes", url=url)
+                chunks.append(piece[: cap - size])
+                size = cap
+                return False
+            size += len(piece)
+            chunks.append(piece)
+            return True
+
+        try:
+            for raw in response.iter_raw():
+                for piece in decoder.pieces(raw):
+                    if not keep(piece):
+                        return b"".join(chunks)
                 if time.monotonic() > deadline:
                     raise FetchTimeoutError(
-                        f"total timeout of {self.settings.timeout:g} s exceeded", url=url)
-                chunks.append(chunk)
+                        f"total timeout of {self.settings.timeout:g} s exceeded", url=url
+                    )
+            keep(decoder.rest())
         except httpx.TimeoutException as exc:
-            raise FetchTimeoutError(f"timeout while reading: {exc.__class__.__name__}",
-                                    url=url) from exc
+            raise FetchTimeoutError(
+                f"timeout while reading: {exc.__class__.__name__}", url=url
+            ) from exc
         except httpx.HTTPError as exc:
-            raise ConnectError(f"{exc.__class__.__name__} while reading: {exc}",
-                               url=url) from exc
+            raise ConnectError(f"{exc.__class__.__name__} while reading: {exc}", url=url) from exc
+        except zlib.error as exc:
+            raise ConnectError(f"corrupt compressed body: {exc}", url=url) from exc
         return b"".join(chunks)
 
     def robots_rules(self, url: str) -> RobotsRules:
         """The robots.txt rules for the host of ``url`` (fetched once per fetcher)."""
+        known = self._robots_for(url)
+        return RobotsRules(deny_all=True) if isinstance(known, FetchError) else known
+
+    def _robots_for(self, url: str) -> RobotsRules | FetchError:
+        """Cached rules, or the transient error that made robots.txt unreachable."""
         key = host_port(url)
         with self._lock:
             lock = self._robots_locks.setdefault(key, threading.Lock())
@@ -310,25 +441,41 @@ class Fetcher:
                 self._robots[key] = self._fetch_robots(url)
             return self._robots[key]
 
-    def _fetch_robots(self, url: str) -> RobotsRules:
+    def _fetch_robots(self, url: str) -> RobotsRules | FetchError:
         robots_url = str(httpx.URL(url).copy_with(path="/robots.txt", query=None, fragment=None))
         try:
-            got = self.get(robots_url, headers={"Accept": "text/plain"},
-                           max_bytes=MAX_ROBOTS_BYTES * 4)
-        except (HTTPStatusError, ServerError, RateLimitedError) as exc:
-            return rules_for_status(exc.status or 500, b"")
-        except TooLargeError:
-            return RobotsRules(allow_all=True)  # RFC 9309 lets crawlers stop parsing at a limit
+            # RFC 9309 2.5: parse at least 500 KiB and ignore the rest; a huge file is no
+            # reason to drop the rules at its top.
+            got = self.get(
+                robots_url,
+                headers={"Accept": "text/plain"},
+                max_bytes=MAX_ROBOTS_BYTES,
+                truncate=True,
+            )
+        except TransientFetchError as exc:
+            # Unreachable (5xx, timeout, refused) means "assume complete disallow" (RFC 9309
+            # 2.3.1.4). 429 is treated the same way, as major crawlers do: a host asking us to
+            # slow down has not said "no rules". Kept as the error so pages fail as transient.
+            return exc
+        except (HTTPStatusError, TooManyRedirectsError):
+            return RobotsRules(allow_all=True)  # "unavailable" (RFC 9309 2.3.1.2 and 2.3.1.3)
         except FetchError as exc:
-            # Unreachable robots.txt means "assume complete disallow" (RFC 9309 2.3.1.4);
-            # a blocked address is not a robots problem and is reported by the page fetch.
+            # A blocked address is not a robots problem and is reported by the page fetch.
             if exc.reason == "blocked_address":
                 raise
             return RobotsRules(deny_all=True)
-        return rules_for_status(got.status, got.body)
+        body = got.body
+        if len(body) >= MAX_ROBOTS_BYTES:
+            body = body[: body.rfind(b"\n") + 1]  # a line cut in half could widen an Allow
+        return rules_for_status(got.status, body)
 
     def _check_robots(self, url: str) -> None:
-        if not self.robots_rules(url).allows(url, self.settings.user_agent):
+        known = self._robots_for(url)
+        if isinstance(known, FetchError):
+            raise type(known)(
+                f"robots.txt unreachable, page not fetched: {known}", url=url, status=known.status
+            )
+        if not known.allows(url, self.settings.user_agent):
             raise RobotsDeniedError("disallowed by robots.txt", url=url)
 
 

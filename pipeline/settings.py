@@ -74,9 +74,10 @@ class Settings:
     sources_path: Path
 
     @property
-    def is_default_sqlite(self) -> bool:
-        """True when the database is the embedded SQLite default."""
-        return self.db_url == default_db_url(self.home)
+    def auto_upgrade(self) -> bool:
+        """SQLite files are embedded and upgraded on first use; PostgreSQL waits for
+        ``newswatch db upgrade`` so that a shared database is never migrated by surprise."""
+        return self.db_url.startswith("sqlite")
 
 
 def data_home(env: Mapping[str, str]) -> Path:

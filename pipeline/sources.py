@@ -10,7 +10,6 @@ import os
 import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.errors import ConfigError
 from pipeline.records import Source
 from pipeline.settings import FetchSettings, SourcesConfig
+from pipeline.urls import is_http_url
 
 Path_ = tuple[str | int, ...]
 
@@ -36,10 +36,11 @@ class _SourceModel(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        value = value.strip()
+        # is_http_url also checks the port; a space inside is a typo, never a real feed URL.
+        if not is_http_url(value) or any(c.isspace() for c in value):
             raise ValueError("must be an absolute http or https URL")
-        return value.strip()
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -55,7 +56,7 @@ class _SourceModel(BaseModel):
 class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    settings: FetchSettings = FetchSettings()
+    settings: FetchSettings = Field(default_factory=lambda: FetchSettings.model_validate({}))
     sources: list[_SourceModel]
 
 
@@ -65,20 +66,30 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _scalar(key_node)
             if not isinstance(key, str):
-                raise ConfigError(f"keys must be strings, got {key!r}", path=file,
-                                  line=key_node.start_mark.line + 1)
+                raise ConfigError(
+                    f"keys must be strings, got {key!r}",
+                    path=file,
+                    line=key_node.start_mark.line + 1,
+                )
             if key in result:
-                raise ConfigError(f"duplicate key {key!r}", path=file,
-                                  line=key_node.start_mark.line + 1)
+                raise ConfigError(
+                    f"duplicate key {key!r}", path=file, line=key_node.start_mark.line + 1
+                )
             result[key] = _to_python(value_node, (*path, key), lines, file)
             # Errors about a key (unknown, wrong type) point at the key's own line.
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(child, (*path, i), lines, file) for i, child in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    # Constructed directly: a round trip through yaml.serialize breaks on an empty value
+    # ("sources:" with nothing after it) and raised a bare YAML error without file or line.
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
 def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
@@ -103,8 +114,9 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
     lines: dict[Path_, int] = {}
     data = _to_python(node, (), lines, file)
     if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping with 'settings' and 'sources'",
-                          path=file, line=1)
+        raise ConfigError(
+            "the top level must be a mapping with 'settings' and 'sources'", path=file, line=1
+        )
     try:
         model = _FileModel.model_validate(data)
     except ValidationError as exc:
@@ -113,18 +125,29 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
         # pydantic puts the tagged model name in some locations; keep the data path only.
         dotted = ".".join(str(part) for part in loc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{dotted}: {first['msg']}{more}", path=file,
-                          line=_line_for(loc, lines)) from exc
+        raise ConfigError(
+            f"{dotted}: {first['msg']}{more}", path=file, line=_line_for(loc, lines)
+        ) from exc
     seen: dict[str, int] = {}
     for index, source in enumerate(model.sources):
         line = lines.get(("sources", index), 0)
         if source.name in seen:
-            raise ConfigError(f"duplicate source name {source.name!r} (first on line "
-                              f"{seen[source.name]})", path=file, line=line)
+            raise ConfigError(
+                f"duplicate source name {source.name!r} (first on line {seen[source.name]})",
+                path=file,
+                line=line,
+            )
         seen[source.name] = line
     sources = tuple(
-        Source(name=s.name, url=s.url, kind=s.kind, lang=s.lang, tags=tuple(s.tags),
-               robots=s.robots and model.settings.robots, timezone=s.timezone)
+        Source(
+            name=s.name,
+            url=s.url,
+            kind=s.kind,
+            lang=s.lang,
+            tags=tuple(s.tags),
+            robots=s.robots and model.settings.robots,
+            timezone=s.timezone,
+        )
         for s in model.sources
     )
     return SourcesConfig(path=file, fetch=model.settings, sources=sources)

@@ -1,17 +1,22 @@
 """URL normalization: one key per article whatever variant announced it.
 
 Tracking parameters (utm_*, fbclid, gclid, ref ...) are dropped by courlan's rules; we add what
-courlan leaves alone: fragments, default ports, case of scheme and host, trailing slashes, and
-only http/https pass.
+courlan leaves alone: fragments, default ports, case of scheme and host, trailing slashes,
+``.``/``..`` segments and percent-encoding variants (``%7e``, ``%7E`` and ``~`` are one URL,
+RFC 3986 6.2.2), and only http/https pass.
 """
 
 from __future__ import annotations
 
+import re
+import string
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 
 _SCHEMES = ("http", "https")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 
 
 def resolve(link: str, base: str) -> str:
@@ -20,9 +25,10 @@ def resolve(link: str, base: str) -> str:
 
 
 def is_http_url(url: str) -> bool:
-    """True for absolute http(s) URLs with a host."""
+    """True for absolute http(s) URLs with a host and a valid port (if any)."""
     try:
         parts = urlsplit(url)
+        _ = parts.port  # raises for "host:99999" and "host:http"; later code reads it
     except ValueError:
         return False
     return parts.scheme.lower() in _SCHEMES and bool(parts.hostname)
@@ -46,16 +52,42 @@ def normalize(url: str) -> str | None:
     netloc = host if ":" not in host else f"[{host}]"
     if port and not (scheme == "http" and port == 80) and not (scheme == "https" and port == 443):
         netloc = f"{netloc}:{port}"
-    path = parts.path or "/"
+    path = _remove_dot_segments(_percent_case(parts.path or "/"))
     if len(path) > 1:
         path = path.rstrip("/") or "/"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    return urlunsplit((scheme, netloc, path, _percent_case(parts.query), ""))
+
+
+def _percent_case(text: str) -> str:
+    """Decode percent-encoded unreserved characters and upper-case the other escapes."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match[1], 16))
+        return char if char in _UNRESERVED else "%" + match[1].upper()
+
+    return _PERCENT.sub(fix, text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4 for an absolute path: ``/a/./b/../c`` is ``/a/c``."""
+    if "." not in path:
+        return path
+    kept: list[str] = []
+    segments = path.split("/")[1:]
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    trailing = "/" if segments and segments[-1] in (".", "..") else ""
+    return "/" + "/".join(kept) + trailing
 
 
 def host_of(url: str) -> str:
-    """Lower-case host name of a URL ('' when there is none)."""
+    """Lower-case host name of a URL, without a root dot ('' when there is none)."""
     try:
-        return (urlsplit(url).hostname or "").lower()
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
 
@@ -74,8 +106,8 @@ def same_site(url: str, other: str) -> bool:
     def bare(host: str) -> str:
         for prefix in ("www.", "m.", "mobile."):
             if host.startswith(prefix):
-                return host[len(prefix):]
+                return host[len(prefix) :]
         return host
 
-    first, second = host_of(url), host_of(other)
-    return bool(first) and bare(first) == bare(second)
+    first = bare(host_of(url))
+    return bool(first) and first == bare(host_of(other))
