@@ -42,61 +42,87 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newswatch",
         description="Collect AI-industry news from feeds into a database you can query.",
         epilog="Environment: NEWSWATCH_DB (database URL), NEWSWATCH_HOME (data folder), "
-               "NEWSWATCH_SOURCES (sources file), PREFECT_API_URL (use a Prefect server). "
-               "Exit codes: 0 done, 2 bad usage or config, 3 database unreachable.",
+        "NEWSWATCH_SOURCES (sources file), PREFECT_API_URL (use a Prefect server). "
+        "Exit codes: 0 done, 2 bad usage or config, 3 database unreachable.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def db_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--db", metavar="URL",
-                         help="database URL, e.g. sqlite:///news.db or "
-                              "postgresql+psycopg://user@host/db (default: $NEWSWATCH_DB, "
-                              "else a SQLite file in the data folder; see `newswatch info`)")
+        sub.add_argument(
+            "--db",
+            metavar="URL",
+            help="database URL, e.g. sqlite:///news.db or "
+            "postgresql+psycopg://user@host/db (default: $NEWSWATCH_DB, "
+            "else a SQLite file in the data folder; see `newswatch info`)",
+        )
 
-    collect = commands.add_parser("collect", help="poll the sources and store new articles",
-                                  description="Poll every source in the sources file, fetch "
-                                  "and extract new pages, store the articles, print a summary.")
-    collect.add_argument("--sources", metavar="PATH",
-                         help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)")
+    collect = commands.add_parser(
+        "collect",
+        help="poll the sources and store new articles",
+        description="Poll every source in the sources file, fetch "
+        "and extract new pages, store the articles, print a summary.",
+    )
+    collect.add_argument(
+        "--sources",
+        metavar="PATH",
+        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
+    )
     db_option(collect)
     collect.add_argument("--json", action="store_true", help="print the run summary as JSON")
     collect.add_argument("--no-progress", action="store_true", help="no progress bar")
-    collect.add_argument("--verbose", "-v", action="store_true",
-                         help="show Prefect's own log lines")
+    collect.add_argument(
+        "--verbose", "-v", action="store_true", help="show Prefect's own log lines"
+    )
 
-    export = commands.add_parser("export", help="write stored articles as JSON lines or CSV",
-                                 description="Write one record per stored article; field names "
-                                 "are stable (see README, 'Export').")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
-                        help="output format (default: jsonl)")
-    export.add_argument("--since", type=_since, metavar="DATE",
-                        help="only articles published (or fetched, when undated) at or after "
-                             "DATE; ISO 8601, UTC unless a zone is given")
+    export = commands.add_parser(
+        "export",
+        help="write stored articles as JSON lines or CSV",
+        description="Write one record per stored article; field names "
+        "are stable (see README, 'Export').",
+    )
+    export.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default: jsonl)"
+    )
+    export.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only articles published (or fetched, when undated) at or after "
+        "DATE; ISO 8601, UTC unless a zone is given",
+    )
     export.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of stdout")
     db_option(export)
 
     dbc = commands.add_parser("db", help="database maintenance")
     db_commands = dbc.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the schema to the "
-                                     "latest revision (needed once for PostgreSQL)")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="create or upgrade the schema to the latest revision (needed once for PostgreSQL)",
+    )
     db_option(upgrade)
 
     info = commands.add_parser("info", help="show where data lives and what it holds")
     db_option(info)
     info.add_argument("--json", action="store_true", help="print as JSON")
 
-    demo = commands.add_parser("demo", help="collect from a bundled sample newsroom, offline",
-                               description="Serve a small sample newsroom (Korean, English and "
-                               "Chinese outlets; RSS, Atom and an EUC-KR feed) on 127.0.0.1, run "
-                               "the collect flow on it into the database, and print what was "
-                               "stored.")
-    demo.add_argument("--port", type=int, default=8765,
-                      help="port for the newsroom on 127.0.0.1 (default: 8765; 0 = any free)")
+    demo = commands.add_parser(
+        "demo",
+        help="collect from a bundled sample newsroom, offline",
+        description="Serve a small sample newsroom (Korean, English and "
+        "Chinese outlets; RSS, Atom and an EUC-KR feed) on 127.0.0.1, run "
+        "the collect flow on it into the database, and print what was "
+        "stored.",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        help="port for the newsroom on 127.0.0.1 (default: 8765; 0 = any free)",
+    )
     db_option(demo)
     demo.add_argument("--json", action="store_true", help="print the run summary as JSON")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    demo.add_argument("--verbose", "-v", action="store_true",
-                      help="show Prefect's own log lines")
+    demo.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
     return parser
 
 
@@ -110,12 +136,15 @@ def _quiet_prefect(verbose: bool) -> None:
 
 def _announce_prefect(err: Console) -> None:
     if not os.environ.get("PREFECT_API_URL"):
-        err.print("[dim]Starting a temporary local Prefect API (a few seconds); set "
-                  "PREFECT_API_URL to use a running Prefect server.[/dim]")
+        err.print(
+            "[dim]Starting a temporary local Prefect API (a few seconds); set "
+            "PREFECT_API_URL to use a running Prefect server.[/dim]"
+        )
 
 
-def run_collect(settings: Settings, *, show_progress: bool, verbose: bool,
-                err: Console) -> dict[str, Any]:
+def run_collect(
+    settings: Settings, *, show_progress: bool, verbose: bool, err: Console
+) -> dict[str, Any]:
     """Validate, then run the collect flow in this process."""
     from pipeline.sources import load_sources
     from pipeline.store.database import open_database
@@ -124,10 +153,17 @@ def run_collect(settings: Settings, *, show_progress: bool, verbose: bool,
     open_database(settings.db_url, upgrade=settings.auto_upgrade).dispose()
     _quiet_prefect(verbose)
     _announce_prefect(err)
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     from flows.collect import collect
 
-    result: dict[str, Any] = collect(sources=str(settings.sources_path), db=settings.db_url,
-                                     show_progress=show_progress)
+    # A run started from the command line has no runner watching for its heartbeats, and the
+    # heartbeat thread holds every run ~1 s at exit (Prefect 3.9.1); runs started by a worker
+    # or `serve` keep them.
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        result: dict[str, Any] = collect(
+            sources=str(settings.sources_path), db=settings.db_url, show_progress=show_progress
+        )
     return result
 
 
@@ -136,8 +172,12 @@ def cmd_collect(args: argparse.Namespace, out: Console, err: Console) -> int:
     from flows.report import print_summary
 
     settings = load_settings(db_url=args.db, sources_path=args.sources)
-    summary = run_collect(settings, show_progress=not args.no_progress and err.is_terminal,
-                          verbose=args.verbose, err=err)
+    summary = run_collect(
+        settings,
+        show_progress=not args.no_progress and err.is_terminal,
+        verbose=args.verbose,
+        err=err,
+    )
     if args.json:
         out.print_json(json.dumps(summary, ensure_ascii=False))
     else:
@@ -196,8 +236,11 @@ def cmd_info(args: argparse.Namespace, out: Console, err: Console) -> int:
         data["schema_revision"], data["schema_head"] = schema_status(database)
         data["counts"] = counts(database)
         run = last_run(database)
-        data["last_run"] = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                            for k, v in run.items()} if run else None
+        data["last_run"] = (
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in run.items()}
+            if run
+            else None
+        )
     finally:
         database.dispose()
     if args.json:
@@ -213,13 +256,22 @@ def cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     from flows.demo import run_demo
 
     settings = load_settings(db_url=args.db)
-    return run_demo(settings, port=args.port, as_json=args.json,
-                    show_progress=not args.no_progress and err.is_terminal,
-                    verbose=args.verbose, out=out, err=err)
+    return run_demo(
+        settings,
+        port=args.port,
+        as_json=args.json,
+        show_progress=not args.no_progress and err.is_terminal,
+        verbose=args.verbose,
+        out=out,
+        err=err,
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
-    "collect": cmd_collect, "export": cmd_export, "db": cmd_db, "info": cmd_info,
+    "collect": cmd_collect,
+    "export": cmd_export,
+    "db": cmd_db,
+    "info": cmd_info,
     "demo": cmd_demo,
 }
 
@@ -247,4 +299,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

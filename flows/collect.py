@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -51,25 +51,39 @@ TASK_THREADS = 16
 
 
 @task(name="poll-host", cache_policy=NO_CACHE, persist_result=False)
-def poll_host(sources: list[Source], validators: dict[str, Validators], fetch: FetchSettings,
-              now: datetime) -> list[PollResult]:
+def poll_host(
+    sources: list[Source], validators: dict[str, Validators], fetch: FetchSettings, now: datetime
+) -> list[PollResult]:
     """Poll every source on one host."""
     return poll_sources(sources, validators, fetch, now)
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE, persist_result=False)
-def fetch_pages(entries: list[Entry], sources: dict[str, Source], fetch: FetchSettings,
-                now: datetime) -> list[PageOutcome]:
+def fetch_pages(
+    entries: list[Entry], sources: dict[str, Source], fetch: FetchSettings, now: datetime
+) -> list[PageOutcome]:
     """Fetch and extract one batch of pages."""
     bar = progress.current()
-    return fetch_and_extract(entries, sources, fetch, now, workers=fetch.extract_workers,
-                             on_done=bar.advance)
+    return fetch_and_extract(
+        entries, sources, fetch, now, workers=fetch.extract_workers, on_done=bar.advance
+    )
 
 
-@task(name="store-pages", cache_policy=NO_CACHE, persist_result=False, retries=2,
-      retry_delay_seconds=2)
-def store_pages(db_url: str, outcomes: list[PageOutcome], source_ids: dict[str, int],
-                run_id: int, max_attempts: int, now: datetime) -> SavedCounts:
+@task(
+    name="store-pages",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=2,
+)
+def store_pages(
+    db_url: str,
+    outcomes: list[PageOutcome],
+    source_ids: dict[str, int],
+    run_id: int,
+    max_attempts: int,
+    now: datetime,
+) -> SavedCounts:
     """Write one batch of outcomes (idempotent: safe to retry)."""
     database = open_database(db_url, check=False)
     try:
@@ -81,11 +95,15 @@ def store_pages(db_url: str, outcomes: list[PageOutcome], source_ids: dict[str, 
 def batches(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
     """Split entries into batches, keeping each host's entries together where possible."""
     ordered = sorted(entries, key=lambda e: host_port(e.link))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def _poll_all(sources: Sequence[Source], validators: dict[str, Validators],
-              fetch: FetchSettings, now: datetime) -> list[PollResult]:
+def _poll_all(
+    sources: Sequence[Source],
+    validators: dict[str, Validators],
+    fetch: FetchSettings,
+    now: datetime,
+) -> list[PollResult]:
     window = max(1, fetch.concurrency // fetch.per_host_concurrency)
     queue = list(group_by_host(sources).items())
     running: list[PrefectFuture[list[PollResult]]] = []
@@ -93,8 +111,11 @@ def _poll_all(sources: Sequence[Source], validators: dict[str, Validators],
     while queue or running:
         while queue and len(running) < window:
             host, group = queue.pop(0)
-            running.append(poll_host.with_options(task_run_name=f"poll {host}").submit(
-                group, {s.name: validators[s.name] for s in group}, fetch, now))
+            running.append(
+                poll_host.with_options(task_run_name=f"poll {host}").submit(
+                    group, {s.name: validators[s.name] for s in group}, fetch, now
+                )
+            )
         done, _ = wait(running, timeout=0.05)
         for future in done:
             results.extend(future.result())
@@ -103,18 +124,25 @@ def _poll_all(sources: Sequence[Source], validators: dict[str, Validators],
     return sorted(results, key=lambda r: order.get(r.source, len(order)))
 
 
-def _entries_to_fetch(polls: Sequence[PollResult], fresh_urls: set[str],
-                      retries: Sequence[Entry]) -> list[Entry]:
+def _entries_to_fetch(
+    polls: Sequence[PollResult], fresh_urls: set[str], retries: Sequence[Entry]
+) -> list[Entry]:
     todo = [e for p in polls for e in p.entries if e.url in fresh_urls]
     taken = {e.url for e in todo}
     todo.extend(e for e in retries if e.url not in taken)
     return todo
 
 
-@flow(name="collect", task_runner=ThreadPoolTaskRunner(max_workers=TASK_THREADS),
-      persist_result=False, log_prints=False)
-def collect(sources: str | None = None, db: str | None = None,
-            show_progress: bool | None = None) -> dict[str, Any]:
+@flow(
+    name="collect",
+    # Prefect 3.9 types a fresh runner as ThreadPoolTaskRunner[Never]; the flow accepts it.
+    task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=TASK_THREADS)),
+    persist_result=False,
+    log_prints=False,
+)
+def collect(
+    sources: str | None = None, db: str | None = None, show_progress: bool | None = None
+) -> dict[str, Any]:
     """Poll every source, fetch and extract new pages, store articles; return the summary."""
     logger = get_run_logger()
     settings = load_settings(db_url=db, sources_path=sources)
@@ -122,8 +150,12 @@ def collect(sources: str | None = None, db: str | None = None,
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
-    run_id = start_run(database, started, sources_path=str(settings.sources_path),
-                       flow_run_id=str(flow_run.get_id() or "") or None)
+    run_id = start_run(
+        database,
+        started,
+        sources_path=str(settings.sources_path),
+        flow_run_id=str(flow_run.get_id() or "") or None,
+    )
     try:
         states = sync_sources(database, config.sources, started)
         validators = {name: state.validators for name, state in states.items()}
@@ -136,25 +168,39 @@ def collect(sources: str | None = None, db: str | None = None,
         todo = _entries_to_fetch(polls, fresh_urls, retries)
         fresh_by_source = Counter(e.source for e in fresh_entries if e.url in fresh_urls)
         tally = Tally(polls, fresh_by_source)
-        logger.info("polled %d sources: %d entries, %d new, %d to retry", len(polls),
-                    len(fresh_entries), len(fresh_urls), len(todo) - len(fresh_urls))
+        logger.info(
+            "polled %d sources: %d entries, %d new, %d to retry",
+            len(polls),
+            len(fresh_entries),
+            len(fresh_urls),
+            len(todo) - len(fresh_urls),
+        )
         stores: list[tuple[PrefectFuture[SavedCounts], list[PageOutcome]]] = []
         with progress.page_progress(show_progress) as bar:
             bar.grow(len(todo))
             groups = batches(todo, config.fetch.batch_size)
             for index, group in enumerate(groups, start=1):
-                outcomes = fetch_pages.with_options(
-                    task_run_name=f"pages {index}/{len(groups)}").submit(
-                    group, by_name, config.fetch, started).result()
+                outcomes = (
+                    fetch_pages.with_options(task_run_name=f"pages {index}/{len(groups)}")
+                    .submit(group, by_name, config.fetch, started)
+                    .result()
+                )
                 stored = store_pages.with_options(
-                    task_run_name=f"store {index}/{len(groups)}").submit(
-                    settings.db_url, outcomes, source_ids, run_id, config.fetch.max_attempts,
-                    started)
+                    task_run_name=f"store {index}/{len(groups)}"
+                ).submit(
+                    settings.db_url,
+                    outcomes,
+                    source_ids,
+                    run_id,
+                    config.fetch.max_attempts,
+                    started,
+                )
                 stores.append((stored, outcomes))
         for stored, outcomes in stores:
             counts = stored.result()
-            tally.add(counts.new, counts.unchanged,
-                      [o.failure for o in outcomes if o.failure is not None])
+            tally.add(
+                counts.new, counts.unchanged, [o.failure for o in outcomes if o.failure is not None]
+            )
         # Validators are saved only now: had the run died earlier, the next run must not be
         # told "304 not modified" for entries whose pages were never stored.
         record_polls(database, polls, datetime.now(UTC))
@@ -168,11 +214,17 @@ def collect(sources: str | None = None, db: str | None = None,
     finally:
         database.dispose()
     data = summary_json(summary)
-    create_table_artifact(key="collect-summary", table=artifact_rows(data),
-                          description=f"collect run {run_id}")
-    logger.info("run %d: %d new articles, %d unchanged, %d failed in %.1f s", run_id,
-                summary.total("new"), summary.total("unchanged"), summary.total("failed"),
-                summary.duration_s)
+    create_table_artifact(
+        key="collect-summary", table=artifact_rows(data), description=f"collect run {run_id}"
+    )
+    logger.info(
+        "run %d: %d new articles, %d unchanged, %d failed in %.1f s",
+        run_id,
+        summary.total("new"),
+        summary.total("unchanged"),
+        summary.total("failed"),
+        summary.duration_s,
+    )
     return data
 
 

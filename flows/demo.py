@@ -31,16 +31,28 @@ def _stored_table(settings: Settings, prefix: str) -> Table:
             if not row["canonical_url"].startswith(prefix):
                 continue
             published = row["published_at"]
-            table.add_row(str(row["id"]), row["source"], row["lang"] or "?",
-                          f"{published:%Y-%m-%d %H:%M}" if published else "-",
-                          escape(row["title"][:80]))
+            table.add_row(
+                str(row["id"]),
+                row["source"],
+                row["lang"] or "?",
+                f"{published:%Y-%m-%d %H:%M}" if published else "-",
+                escape(row["title"][:80]),
+            )
     finally:
         database.dispose()
     return table
 
 
-def run_demo(settings: Settings, *, port: int, as_json: bool, show_progress: bool,
-             verbose: bool, out: Console, err: Console) -> int:
+def run_demo(
+    settings: Settings,
+    *,
+    port: int,
+    as_json: bool,
+    show_progress: bool,
+    verbose: bool,
+    out: Console,
+    err: Console,
+) -> int:
     """Serve the newsroom, collect from it, print the summary and the stored articles."""
     from flows.cli import run_collect
 
@@ -49,28 +61,37 @@ def run_demo(settings: Settings, *, port: int, as_json: bool, show_progress: boo
         site = LoopbackSite(port=port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on 127.0.0.1 is in use; pass --port with a free "
-                              "port (articles are keyed by URL, so keep using the same one)"
-                              ) from exc
+            raise ConfigError(
+                f"port {port} on 127.0.0.1 is in use; pass --port with a free "
+                "port (articles are keyed by URL, so keep using the same one)"
+            ) from exc
         raise
     with site:
         site.update(render_site(newsroom, site.base_url).items())
         settings.home.mkdir(parents=True, exist_ok=True)
         sources_path = settings.home / "demo-sources.yaml"
-        sources_path.write_text(sources_yaml(newsroom, site.base_url,
-                                             allow_host=f"127.0.0.1:{site.port}"),
-                                encoding="utf-8")
-        err.print(f"Sample newsroom: {len(newsroom.articles)} articles from "
-                  f"{len(newsroom.outlets)} outlets at {site.base_url}/ "
-                  f"(sources file: {sources_path})", highlight=False)
+        sources_path.write_text(
+            sources_yaml(newsroom, site.base_url, allow_host=f"127.0.0.1:{site.port}"),
+            encoding="utf-8",
+        )
+        err.print(
+            f"Sample newsroom: {len(newsroom.articles)} articles from "
+            f"{len(newsroom.outlets)} outlets at {site.base_url}/ "
+            f"(sources file: {sources_path})",
+            highlight=False,
+        )
         demo_settings = load_settings(db_url=settings.db_url, sources_path=sources_path)
-        summary: dict[str, Any] = run_collect(demo_settings, show_progress=show_progress,
-                                              verbose=verbose, err=err)
+        summary: dict[str, Any] = run_collect(
+            demo_settings, show_progress=show_progress, verbose=verbose, err=err
+        )
     if as_json:
         out.print_json(json.dumps(summary, ensure_ascii=False))
         return 0
     print_summary(summary, out)
     out.print(_stored_table(settings, site.base_url))
-    out.print(f"Database: {settings.db_url}  ·  next: `newswatch export --format jsonl`, "
-              "`newswatch collect` for the real feeds in seeds/sources.yaml", highlight=False)
+    out.print(
+        f"Database: {settings.db_url}  ·  next: `newswatch export --format jsonl`, "
+        "`newswatch collect` for the real feeds in seeds/sources.yaml",
+        highlight=False,
+    )
     return 0

@@ -23,8 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flows.loopback import Route
 from pipeline.errors import ConfigError
 
-_FEED_TYPES = {"rss2": "application/rss+xml", "rss1": "application/rdf+xml",
-               "atom": "application/atom+xml"}
+_FEED_TYPES = {
+    "rss2": "application/rss+xml",
+    "rss1": "application/rdf+xml",
+    "atom": "application/atom+xml",
+}
 _NAV = {
     "ko": ["홈", "정치", "경제", "사회", "국제", "IT·과학", "문화", "오피니언", "많이 본 뉴스"],
     "en": ["Home", "Politics", "Business", "Technology", "AI", "Science", "Opinion", "Video"],
@@ -95,8 +98,9 @@ def load_newsroom(path: Path) -> Newsroom:
     ids = {o.id for o in newsroom.outlets}
     for story in newsroom.articles:
         if story.outlet not in ids:
-            raise ConfigError(f"article {story.slug!r} names unknown outlet {story.outlet!r}",
-                              path=str(path))
+            raise ConfigError(
+                f"article {story.slug!r} names unknown outlet {story.outlet!r}", path=str(path)
+            )
     return newsroom
 
 
@@ -116,35 +120,62 @@ def _e(text: str) -> str:
 
 def _boilerplate(outlet: Outlet, others: Sequence[Story], padding: int) -> tuple[str, str, str]:
     nav_words = _NAV.get(outlet.lang, _NAV["en"])
-    nav = "".join(f'<li><a href="/{outlet.id}/section/{i}">{_e(w)}</a></li>'
-                  for i, w in enumerate(nav_words))
-    related = "".join(f'<li><a href="{article_path(s)}">{_e(s.title)}</a></li>'
-                      for s in others[:6])
-    script = ("<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push("
-              "arguments)}gtag('js',new Date());gtag('config','G-DEMO');</script>")
+    nav = "".join(
+        f'<li><a href="/{outlet.id}/section/{i}">{_e(w)}</a></li>' for i, w in enumerate(nav_words)
+    )
+    related = "".join(f'<li><a href="{article_path(s)}">{_e(s.title)}</a></li>' for s in others[:6])
+    script = (
+        "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push("
+        "arguments)}gtag('js',new Date());gtag('config','G-DEMO');</script>"
+    )
     extra_nav, extra_blocks = [], []
     for block in range(padding):
-        extra_nav.append(f'<ul class="mega-menu menu-{block}">' + "".join(
-            f'<li><a href="/{outlet.id}/section/{block}/{i}">{_e(w)} {block}-{i}</a></li>'
-            for i, w in enumerate(nav_words * 3)) + "</ul>")
+        extra_nav.append(
+            f'<div class="mega-menu" data-menu="{block}"><ul class="menu-{block}">'
+            + "".join(
+                f'<li class="menu-item"><a class="menu-link" '
+                f'href="/{outlet.id}/section/{block}/{i}" data-track="nav-{i}">'
+                f"<span>{_e(w)}</span></a></li>"
+                for i, w in enumerate(nav_words)
+            )
+            + "</ul></div>"
+        )
+        cards = "".join(
+            f'<div class="card card-{i}"><a class="thumb" href="/{outlet.id}/more/{block}/{i}">'
+            f'<img src="/img/{block}-{i}.jpg" srcset="/img/{block}-{i}@2x.jpg 2x" alt="" '
+            f'loading="lazy" width="300" height="200"></a><div class="meta">'
+            f'<span class="kicker">{_e(nav_words[i % len(nav_words)])}</span>'
+            f'<h3 class="headline"><a href="/{outlet.id}/more/{block}/{i}">{_e(s.title)}</a></h3>'
+            f'<p class="dek">{_e(s.summary[:120])}</p><time>{s.published:%Y-%m-%d}</time>'
+            f'<div class="share"><a href="#" class="fb">f</a><a href="#" class="x">x</a>'
+            f'<a href="#" class="mail">@</a></div></div></div>'
+            for i, s in enumerate(others[:8])
+        )
         extra_blocks.append(
             f'<script>var slot{block}={{"id":"ad-{block}","sizes":[[300,250],[728,90]],'
             f'"targeting":{{"section":"news","pos":{block}}}}};'
             "(function(){var s=document.createElement('script');s.async=true;"
             f"s.src='/ads/{block}.js';document.head.appendChild(s);}})();</script>"
-            f'<div class="most-read"><h3>{_e(_RELATED.get(outlet.lang, "Related"))}</h3><ol>'
-            + "".join(f'<li><a href="/{outlet.id}/popular/{block}/{i}">{_e(s.title)}</a></li>'
-                      for i, s in enumerate(others[:8])) + "</ol></div>")
-    header = (f'{script}<header><div class="logo">{_e(outlet.name)}</div><nav><ul>{nav}</ul>'
-              f'{"".join(extra_nav)}</nav></header>')
-    aside = (f'<aside class="related"><h2>{_e(_RELATED.get(outlet.lang, "Related"))}</h2>'
-             f'<ul>{related}</ul>{"".join(extra_blocks)}</aside>')
-    footer = f'<footer><p>{_e(_FOOTER.get(outlet.lang, _FOOTER["en"]))}</p><p>© {_e(outlet.name)}</p></footer>'
+            f'<div class="ad-slot" id="ad-{block}" data-size="300x250"></div>'
+            f'<section class="more-stories"><h3>{_e(_RELATED.get(outlet.lang, "Related"))}</h3>'
+            f'<div class="grid">{cards}</div></section>'
+        )
+    header = (
+        f'{script}<header><div class="logo">{_e(outlet.name)}</div><nav><ul>{nav}</ul>'
+        f"{''.join(extra_nav)}</nav></header>"
+    )
+    aside = (
+        f'<aside class="related"><h2>{_e(_RELATED.get(outlet.lang, "Related"))}</h2>'
+        f"<ul>{related}</ul>{''.join(extra_blocks)}</aside>"
+    )
+    notice = _e(_FOOTER.get(outlet.lang, _FOOTER["en"]))
+    footer = f"<footer><p>{notice}</p><p>© {_e(outlet.name)}</p></footer>"
     return header, aside, footer
 
 
-def render_page(outlet: Outlet, story: Story, base_url: str, others: Sequence[Story],
-                options: RenderOptions) -> Route:
+def render_page(
+    outlet: Outlet, story: Story, base_url: str, others: Sequence[Story], options: RenderOptions
+) -> Route:
     """An article page."""
     url = base_url + article_path(story)
     header, aside, footer = _boilerplate(outlet, others, options.padding)
@@ -177,23 +208,27 @@ def _link(base_url: str, story: Story, options: RenderOptions) -> str:
     return url + "?utm_source=rss&utm_medium=feed" if options.tracking else url
 
 
-def render_feed(outlet: Outlet, stories: Sequence[Story], base_url: str,
-                options: RenderOptions) -> Route:
+def render_feed(
+    outlet: Outlet, stories: Sequence[Story], base_url: str, options: RenderOptions
+) -> Route:
     """The outlet's feed, newest first."""
     zone = ZoneInfo(outlet.timezone)
     items = sorted(stories, key=lambda s: s.published, reverse=True)
     home = f"{base_url}/{outlet.id}/"
     parts: list[str] = [f'<?xml version="1.0" encoding="{outlet.encoding}"?>']
     if outlet.feed == "rss2":
-        parts.append(f'<rss version="2.0"><channel><title>{_e(outlet.name)}</title>'
-                     f"<link>{_e(home)}</link><language>{outlet.lang}</language>"
-                     f"<description>{_e(outlet.name)}</description>")
+        parts.append(
+            f'<rss version="2.0"><channel><title>{_e(outlet.name)}</title>'
+            f"<link>{_e(home)}</link><language>{outlet.lang}</language>"
+            f"<description>{_e(outlet.name)}</description>"
+        )
         for s in items:
             parts.append(
                 f"<item><title>{_e(s.title)}</title><link>{_e(_link(base_url, s, options))}</link>"
                 f"<description>{_e(s.summary)}</description>"
                 f"<pubDate>{format_datetime(s.published.astimezone(zone))}</pubDate>"
-                f'<guid isPermaLink="false">{outlet.id}-{s.slug}</guid></item>')
+                f'<guid isPermaLink="false">{outlet.id}-{s.slug}</guid></item>'
+            )
         parts.append("</channel></rss>")
     elif outlet.feed == "rss1":
         parts.append(
@@ -201,19 +236,23 @@ def render_feed(outlet: Outlet, stories: Sequence[Story], base_url: str,
             'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
             f'<channel rdf:about="{_e(home)}"><title>{_e(outlet.name)}</title>'
             f"<link>{_e(home)}</link><description>{_e(outlet.name)}</description>"
-            f"<dc:language>{outlet.lang}</dc:language></channel>")
+            f"<dc:language>{outlet.lang}</dc:language></channel>"
+        )
         for s in items:
             link = _e(_link(base_url, s, options))
             parts.append(
                 f'<item rdf:about="{link}"><title>{_e(s.title)}</title><link>{link}</link>'
                 f"<description>{_e(s.summary)}</description>"
-                f"<dc:date>{s.published.astimezone(zone).isoformat()}</dc:date></item>")
+                f"<dc:date>{s.published.astimezone(zone).isoformat()}</dc:date></item>"
+            )
         parts.append("</rdf:RDF>")
     else:
-        parts.append(f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{outlet.lang}">'
-                     f"<title>{_e(outlet.name)}</title><id>{_e(home)}</id>"
-                     f'<link rel="alternate" href="{_e(home)}"/>'
-                     f"<updated>{items[0].published.isoformat() if items else ''}</updated>")
+        parts.append(
+            f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{outlet.lang}">'
+            f"<title>{_e(outlet.name)}</title><id>{_e(home)}</id>"
+            f'<link rel="alternate" href="{_e(home)}"/>'
+            f"<updated>{items[0].published.isoformat() if items else ''}</updated>"
+        )
         for s in items:
             # Relative links: Atom readers must resolve them against the feed's URL.
             relative = article_path(s) + ("?utm_source=atom" if options.tracking else "")
@@ -223,14 +262,16 @@ def render_feed(outlet: Outlet, stories: Sequence[Story], base_url: str,
                 f"<id>tag:{outlet.id},{s.published:%Y}:{s.slug}</id>"
                 f"<published>{when}</published><updated>{when}</updated>"
                 f"<author><name>{_e(s.author or outlet.name)}</name></author>"
-                f"<summary>{_e(s.summary)}</summary></entry>")
+                f"<summary>{_e(s.summary)}</summary></entry>"
+            )
         parts.append("</feed>")
     data = "".join(parts).encode(outlet.encoding, errors="xmlcharrefreplace")
     return Route(data, content_type=f"{_FEED_TYPES[outlet.feed]}; charset={outlet.encoding}")
 
 
-def render_site(newsroom: Newsroom, base_url: str,
-                options: RenderOptions | None = None) -> dict[str, Route]:
+def render_site(
+    newsroom: Newsroom, base_url: str, options: RenderOptions | None = None
+) -> dict[str, Route]:
     """All routes of the newsroom: feeds, pages and a permissive robots.txt."""
     opts = options or RenderOptions()
     routes: dict[str, Route] = {
@@ -243,18 +284,34 @@ def render_site(newsroom: Newsroom, base_url: str,
         stories = by_outlet[outlet.id]
         routes[feed_path(outlet)] = render_feed(outlet, stories, base_url, opts)
         for index, story in enumerate(stories):
-            others = stories[index + 1:] + stories[:index]
+            others = stories[index + 1 :] + stories[:index]
             routes[article_path(story)] = render_page(outlet, story, base_url, others, opts)
     return routes
 
 
-def sources_yaml(newsroom: Newsroom, base_url: str, *, allow_host: str,
-                 extra_settings: dict[str, Any] | None = None) -> str:
+def sources_yaml(
+    newsroom: Newsroom,
+    base_url: str,
+    *,
+    allow_host: str,
+    extra_settings: dict[str, Any] | None = None,
+) -> str:
     """A sources file for the newsroom's feeds (the same format as ``seeds/sources.yaml``)."""
     settings: dict[str, Any] = {"allow_hosts": [allow_host], **(extra_settings or {})}
-    sources = [{"name": f"demo-{o.id}", "url": base_url + feed_path(o), "lang": o.lang,
-                "timezone": o.timezone, "tags": ["demo"]} for o in newsroom.outlets]
-    header = ("# Sources of the offline demo newsroom, served on loopback by `newswatch demo`.\n"
-              "# Same format as seeds/sources.yaml (see seeds/README.md).\n")
-    return header + yaml.safe_dump({"settings": settings, "sources": sources},
-                                   allow_unicode=True, sort_keys=False)
+    sources = [
+        {
+            "name": f"demo-{o.id}",
+            "url": base_url + feed_path(o),
+            "lang": o.lang,
+            "timezone": o.timezone,
+            "tags": ["demo"],
+        }
+        for o in newsroom.outlets
+    ]
+    header = (
+        "# Sources of the offline demo newsroom, served on loopback by `newswatch demo`.\n"
+        "# Same format as seeds/sources.yaml (see seeds/README.md).\n"
+    )
+    return header + yaml.safe_dump(
+        {"settings": settings, "sources": sources}, allow_unicode=True, sort_keys=False
+    )

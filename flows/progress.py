@@ -45,8 +45,14 @@ def page_progress(enabled: bool | None = None) -> Iterator[PageBar]:
     show = sys.stderr.isatty() if enabled is None else enabled
     progress = None
     if show:
-        progress = Progress(TextColumn("[bold]collect"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        progress = Progress(
+            TextColumn("[bold]collect"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
     bar = PageBar(progress)
     token = _CURRENT.set(bar)
     try:

@@ -23,19 +23,31 @@ def _reason(report: dict[str, Any]) -> str:
 def artifact_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per source plus a total row, for ``create_table_artifact``."""
     rows: list[dict[str, Any]] = [
-        {"source": r["source"], "status": r["status"], **{c: r[c] for c in COLUMNS},
-         "reason": _reason(r)}
+        {
+            "source": r["source"],
+            "status": r["status"],
+            **{c: r[c] for c in COLUMNS},
+            "reason": _reason(r),
+        }
         for r in summary["sources"]
     ]
-    rows.append({"source": "TOTAL", "status": f"{summary['duration_s']:.1f} s",
-                 **{c: summary["totals"][c] for c in COLUMNS}, "reason": ""})
+    rows.append(
+        {
+            "source": "TOTAL",
+            "status": f"{summary['duration_s']:.1f} s",
+            **{c: summary["totals"][c] for c in COLUMNS},
+            "reason": "",
+        }
+    )
     return rows
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     """Print the per-source table with totals and duration."""
-    table = Table(title=f"collect run {summary['run_id']}: {summary['duration_s']:.1f} s",
-                  title_justify="left")
+    table = Table(
+        title=f"collect run {summary['run_id']}: {summary['duration_s']:.1f} s",
+        title_justify="left",
+    )
     table.add_column("source")
     table.add_column("status")
     for column in COLUMNS:
@@ -43,6 +55,11 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     table.add_column("reason", overflow="fold", max_width=70)
     for row in artifact_rows(summary):
         style = "bold" if row["source"] == "TOTAL" else None
-        table.add_row(escape(str(row["source"])), str(row["status"]),
-                      *(str(row[c]) for c in COLUMNS), escape(str(row["reason"])), style=style)
+        table.add_row(
+            escape(str(row["source"])),
+            str(row["status"]),
+            *(str(row[c]) for c in COLUMNS),
+            escape(str(row["reason"])),
+            style=style,
+        )
     console.print(table)

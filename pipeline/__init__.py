@@ -1,1 +1,1 @@
-"""newswatch pipeline: plain Python stages (fetch, feeds, extract, store) with no Prefect imports."""
+"""newswatch pipeline: plain Python stages (fetch, feeds, extract, store); no Prefect here."""

@@ -177,7 +177,13 @@ def declared_in_header(content_type: str | None) -> str | None:
     if not content_type:
         return None
     match = _HEADER_CHARSET.search(content_type)
-    return codec_for(match.group(1)) if match else None
+    if not match:
+        return None
+    label = match.group(1).lower()
+    if label.startswith("utf-16"):
+        # Unlike a <meta>, the header can truly say UTF-16 (WHATWG: plain "utf-16" is LE).
+        return "utf-16-be" if label == "utf-16be" else "utf-16-le"
+    return codec_for(label)
 
 
 def declared_in_markup(body: bytes) -> str | None:

@@ -1,9 +1,9 @@
 """The one error hierarchy of newswatch.
 
-Foreign exceptions (httpx, feedparser, lxml, SQLAlchemy, YAML) are translated once, at the edge
-that calls them, with ``raise ... from exc``. Per-item problems become :class:`~pipeline.records.Failure`
-values whose ``reason`` is the ``reason`` attribute of the class below; only systemic problems
-(bad configuration, unreachable database) stop a run.
+Foreign exceptions (httpx, feedparser, lxml, SQLAlchemy, YAML) are translated once, at the
+edge that calls them, with ``raise ... from exc``. Per-item problems become
+:class:`~pipeline.records.Failure` values whose ``reason`` is the ``reason`` attribute of
+the class below; only systemic problems (bad configuration, unreachable database) stop a run.
 
     NewswatchError
     ├── ConfigError              bad sources/settings file or environment (names file and line)

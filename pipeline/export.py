@@ -16,8 +16,20 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 EXPORT_FIELDS = (
-    "url", "canonical_url", "source", "title", "lang", "published_at", "fetched_at", "text",
-    "topics", "relevance", "story_id", "duplicate_of", "entities", "amounts",
+    "url",
+    "canonical_url",
+    "source",
+    "title",
+    "lang",
+    "published_at",
+    "fetched_at",
+    "text",
+    "topics",
+    "relevance",
+    "story_id",
+    "duplicate_of",
+    "entities",
+    "amounts",
 )
 _LIST_FIELDS = ("topics", "entities", "amounts")
 
@@ -57,8 +69,10 @@ def write_csv(records: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     writer.writeheader()
     count = 0
     for record in records:
-        cells = {k: (json.dumps(v, ensure_ascii=False) if k in _LIST_FIELDS else v)
-                 for k, v in record.items()}
+        cells = {
+            k: (json.dumps(v, ensure_ascii=False) if k in _LIST_FIELDS else v)
+            for k, v in record.items()
+        }
         writer.writerow(cells)
         count += 1
     return count

@@ -32,7 +32,7 @@ _ZONE_BY_LANG = {"ko": "Asia/Seoul", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo"}
 _TAGS = re.compile(r"<[A-Za-z/!?][^>]{0,2000}>")
 _SPACE = re.compile(r"\s+")
 _LANG_SEPARATOR = re.compile(r"[-_]")  # "ko-KR", and "zh_CN" as some CMSs write it
-_DATE_KEYS = ("published", "updated", "created", "issued", "date")
+_DATE_KEYS = ("published", "updated", "created")  # "issued"/"date" are aliases of these
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,8 @@ def _entry_link(item: Any, base: str) -> str | None:
 
 def _entry_date(item: Any, now: datetime, zone: tzinfo | None) -> datetime | None:
     for key in _DATE_KEYS:
-        raw = item.get(key)
+        # dict.get: FeedParserDict.get("updated") falls back to "published" with a warning.
+        raw = dict.get(item, key)
         if isinstance(raw, str) and raw.strip():
             parsed = parse_date(raw, now=now, default_tz=zone)
             if parsed is not None:
@@ -116,8 +117,12 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
     try:
         # A stream, never bare bytes: feedparser tries open(bytes) first, so a body that
         # names a local file ("/etc/passwd", "/dev/zero") would be read from our own disk.
-        parsed = feedparser.parse(io.BytesIO(page.body), response_headers=headers,
-                                  resolve_relative_uris=True, sanitize_html=True)
+        parsed = feedparser.parse(
+            io.BytesIO(page.body),
+            response_headers=headers,
+            resolve_relative_uris=True,
+            sanitize_html=True,
+        )
     except Exception as exc:  # feedparser raises arbitrary parser errors on hostile input
         raise FeedError(f"feed could not be parsed: {exc.__class__.__name__}: {exc}") from exc
     warnings: list[str] = []
@@ -145,16 +150,18 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
         if url in seen:
             continue
         seen.add(url)
-        entries.append(Entry(
-            source=source.name,
-            url=url,
-            link=link.split("#", 1)[0],
-            title=_field_text(item, "title", 500),
-            summary=_field_text(item, "summary", 2000),
-            published_at=_entry_date(item, now, zone),
-            lang=lang,
-            robots=source.robots,
-        ))
+        entries.append(
+            Entry(
+                source=source.name,
+                url=url,
+                link=link.split("#", 1)[0],
+                title=_field_text(item, "title", 500),
+                summary=_field_text(item, "summary", 2000),
+                published_at=_entry_date(item, now, zone),
+                lang=lang,
+                robots=source.robots,
+            )
+        )
     if skipped:
         warnings.append(f"{skipped} entries without a usable link skipped")
     title = _field_text(parsed.get("feed") or {}, "title", 300)

@@ -39,19 +39,34 @@ def extract_entry(page: Page, entry: Entry, zone_name: str | None, now: datetime
     """Extract one fetched page into an article outcome (runs in a worker process)."""
     zone = zoneinfo.ZoneInfo(zone_name) if zone_name else None
     try:
-        article = extract_page(page, source=entry.source, lang_hint=entry.lang,
-                               default_tz=zone, now=now)
+        article = extract_page(
+            page, source=entry.source, lang_hint=entry.lang, default_tz=zone, now=now
+        )
     except (ExtractError, UnsupportedContentError) as exc:
-        return PageOutcome(entry, failure=Failure(Stage.EXTRACT, entry.source, entry.link,
-                                                  exc.reason, str(exc), page.status))
+        return PageOutcome(
+            entry,
+            failure=Failure(
+                Stage.EXTRACT, entry.source, entry.link, exc.reason, str(exc), page.status
+            ),
+        )
     except Exception as exc:  # a parser crash on one hostile page must not end the batch
-        return PageOutcome(entry, failure=Failure(Stage.EXTRACT, entry.source, entry.link,
-                                                  "extract_crash",
-                                                  f"{exc.__class__.__name__}: {exc}"[:500],
-                                                  page.status))
+        return PageOutcome(
+            entry,
+            failure=Failure(
+                Stage.EXTRACT,
+                entry.source,
+                entry.link,
+                "extract_crash",
+                f"{exc.__class__.__name__}: {exc}"[:500],
+                page.status,
+            ),
+        )
     # The feed's date is the outlet's own statement; the page's date is the fallback.
-    article = replace(article, published_at=entry.published_at or article.published_at,
-                      title=article.title or entry.title)
+    article = replace(
+        article,
+        published_at=entry.published_at or article.published_at,
+        title=article.title or entry.title,
+    )
     return PageOutcome(entry, article=article)
 
 
@@ -123,10 +138,17 @@ def fetch_and_extract(
             try:
                 page = fetch.fetch_page(entry.link, check_robots=entry.robots)
             except FetchError as exc:
-                log.info("page failed source=%s url=%s reason=%s", entry.source, entry.link,
-                         exc.reason)
-                done(PageOutcome(entry, failure=Failure(Stage.FETCH, entry.source, entry.link,
-                                                        exc.reason, str(exc), exc.status)))
+                log.info(
+                    "page failed source=%s url=%s reason=%s", entry.source, entry.link, exc.reason
+                )
+                done(
+                    PageOutcome(
+                        entry,
+                        failure=Failure(
+                            Stage.FETCH, entry.source, entry.link, exc.reason, str(exc), exc.status
+                        ),
+                    )
+                )
                 continue
             source = sources.get(entry.source)
             zone = source_zone(source) if source else None
@@ -139,11 +161,17 @@ def fetch_and_extract(
     own_fetcher = fetcher is None
     fetch = fetcher or Fetcher(settings)
     try:
-        with extraction_pool(processes) as pool, ThreadPoolExecutor(
-                max_workers=settings.concurrency, thread_name_prefix="fetch") as lanes:
-            jobs = [lanes.submit(lane, queue, fetch, pool)
-                    for queue in queues.values()
-                    for _ in range(min(settings.per_host_concurrency, len(queue)))]
+        with (
+            extraction_pool(processes) as pool,
+            ThreadPoolExecutor(
+                max_workers=settings.concurrency, thread_name_prefix="fetch"
+            ) as lanes,
+        ):
+            jobs = [
+                lanes.submit(lane, queue, fetch, pool)
+                for queue in queues.values()
+                for _ in range(min(settings.per_host_concurrency, len(queue)))
+            ]
             for job in jobs:
                 job.result()
             for future in list(pending):
@@ -155,11 +183,22 @@ def fetch_and_extract(
     return outcomes
 
 
-def _account_for_lost(entries: Sequence[Entry], outcomes: list[PageOutcome],
-                      done: Callable[[PageOutcome], None]) -> None:
+def _account_for_lost(
+    entries: Sequence[Entry], outcomes: list[PageOutcome], done: Callable[[PageOutcome], None]
+) -> None:
     """Entries whose worker died still come back, as failures: nothing is silently dropped."""
     seen = {outcome.entry.url for outcome in outcomes}
     for entry in entries:
         if entry.url not in seen:
-            done(PageOutcome(entry, failure=Failure(Stage.EXTRACT, entry.source, entry.link,
-                                                    "extract_crash", "extraction worker died")))
+            done(
+                PageOutcome(
+                    entry,
+                    failure=Failure(
+                        Stage.EXTRACT,
+                        entry.source,
+                        entry.link,
+                        "extract_crash",
+                        "extraction worker died",
+                    ),
+                )
+            )

@@ -18,32 +18,44 @@ from pipeline.urls import host_port
 log = logging.getLogger(__name__)
 
 
-def poll_source(fetcher: Fetcher, source: Source, validators: Validators,
-                now: datetime) -> PollResult:
+def poll_source(
+    fetcher: Fetcher, source: Source, validators: Validators, now: datetime
+) -> PollResult:
     """Poll one source; never raises for a bad feed, returns a failed PollResult instead."""
     try:
         page = fetcher.fetch_feed(source.url, validators)
     except FetchError as exc:
-        log.warning("poll failed source=%s url=%s reason=%s detail=%s", source.name, source.url,
-                    exc.reason, exc)
+        log.warning(
+            "poll failed source=%s url=%s reason=%s detail=%s",
+            source.name,
+            source.url,
+            exc.reason,
+            exc,
+        )
         failure = Failure(Stage.POLL, source.name, source.url, exc.reason, str(exc), exc.status)
-        return PollResult(source.name, PollStatus.FAILED, failure=failure,
-                          http_status=exc.status)
+        return PollResult(source.name, PollStatus.FAILED, failure=failure, http_status=exc.status)
     if page.status == 304:
-        return PollResult(source.name, PollStatus.NOT_MODIFIED, validators=validators,
-                          http_status=304)
+        return PollResult(
+            source.name, PollStatus.NOT_MODIFIED, validators=validators, http_status=304
+        )
     try:
         parsed = parse_feed(page, source, now=now)
     except FeedError as exc:
         log.warning("feed unusable source=%s url=%s detail=%s", source.name, source.url, exc)
         failure = Failure(Stage.POLL, source.name, source.url, exc.reason, str(exc), page.status)
-        return PollResult(source.name, PollStatus.FAILED, failure=failure,
-                          http_status=page.status)
+        return PollResult(source.name, PollStatus.FAILED, failure=failure, http_status=page.status)
     for warning in parsed.warnings:
         log.info("feed warning source=%s detail=%s", source.name, warning)
     fresh = Validators(page.header("ETag"), page.header("Last-Modified"))
-    return PollResult(source.name, PollStatus.OK, entries=parsed.entries, validators=fresh,
-                      skipped=parsed.skipped, warnings=parsed.warnings, http_status=page.status)
+    return PollResult(
+        source.name,
+        PollStatus.OK,
+        entries=parsed.entries,
+        validators=fresh,
+        skipped=parsed.skipped,
+        warnings=parsed.warnings,
+        http_status=page.status,
+    )
 
 
 def group_by_host(sources: Sequence[Source]) -> dict[str, list[Source]]:
@@ -54,13 +66,24 @@ def group_by_host(sources: Sequence[Source]) -> dict[str, list[Source]]:
     return dict(groups)
 
 
-def poll_sources(sources: Sequence[Source], validators: Mapping[str, Validators],
-                 settings: FetchSettings, now: datetime) -> list[PollResult]:
+def poll_sources(
+    sources: Sequence[Source],
+    validators: Mapping[str, Validators],
+    settings: FetchSettings,
+    now: datetime,
+) -> list[PollResult]:
     """Poll sources that share a host, at most ``per_host_concurrency`` at a time."""
-    with Fetcher(settings) as fetcher, ThreadPoolExecutor(
+    with (
+        Fetcher(settings) as fetcher,
+        ThreadPoolExecutor(
             max_workers=min(settings.per_host_concurrency, max(1, len(sources))),
-            thread_name_prefix="poll") as pool:
-        futures = [pool.submit(poll_source, fetcher, source,
-                               validators.get(source.name, Validators()), now)
-                   for source in sources]
+            thread_name_prefix="poll",
+        ) as pool,
+    ):
+        futures = [
+            pool.submit(
+                poll_source, fetcher, source, validators.get(source.name, Validators()), now
+            )
+            for source in sources
+        ]
         return [future.result() for future in futures]

@@ -22,7 +22,9 @@ from pipeline.records import Source
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
-DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; AI-industry news monitor)"
+DEFAULT_USER_AGENT = (
+    "newswatch/0.1 (+https://github.com/newswatch/newswatch; AI-industry news monitor)"
+)
 
 
 class FetchSettings(BaseModel):

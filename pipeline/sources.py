@@ -6,6 +6,7 @@ duplicate source names included. The file format is documented in ``seeds/README
 
 from __future__ import annotations
 
+import difflib
 import os
 import zoneinfo
 from pathlib import Path
@@ -99,6 +100,17 @@ def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
     return None
 
 
+def _suggestion(loc: Path_) -> str:
+    """A "did you mean" hint for an unknown key close to a known one, or an empty string."""
+    model: type[BaseModel] = _FileModel
+    if len(loc) == 3 and loc[0] == "sources":
+        model = _SourceModel
+    elif len(loc) == 2 and loc[0] == "settings":
+        model = FetchSettings
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def parse_sources(text: str, file: str) -> SourcesConfig:
     """Parse the text of a sources file; ``file`` is used in error messages."""
     try:
@@ -120,13 +132,18 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
     try:
         model = _FileModel.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key ("ulr:") is both an unknown key and a missing one; the unknown key is
+        # the mistake to show, on its own line.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(first["loc"])
-        # pydantic puts the tagged model name in some locations; keep the data path only.
         dotted = ".".join(str(part) for part in loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key{_suggestion(loc)}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(
-            f"{dotted}: {first['msg']}{more}", path=file, line=_line_for(loc, lines)
+            f"{dotted}: {message}{more}", path=file, line=_line_for(loc, lines)
         ) from exc
     seen: dict[str, int] = {}
     for index, source in enumerate(model.sources):

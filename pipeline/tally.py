@@ -21,8 +21,9 @@ class Tally:
         self.failures: list[Failure] = [p.failure for p in polls if p.failure is not None]
         self._reasons: dict[str, Counter[str]] = defaultdict(Counter)
 
-    def add(self, new: Mapping[str, int], unchanged: Mapping[str, int],
-            failures: Sequence[Failure]) -> None:
+    def add(
+        self, new: Mapping[str, int], unchanged: Mapping[str, int], failures: Sequence[Failure]
+    ) -> None:
         """Add the counts of one stored batch."""
         self.new.update(new)
         self.unchanged.update(unchanged)
@@ -42,22 +43,25 @@ class Tally:
             reasons: list[str] = []
             if poll is not None and poll.failure is not None:
                 reasons.append(f"{poll.failure.reason}: {poll.failure.detail}")
-            reasons.extend(f"{count}× {reason}"
-                           for reason, count in self._reasons[name].most_common())
+            reasons.extend(
+                f"{count}× {reason}" for reason, count in self._reasons[name].most_common()
+            )
             entries = len(poll.entries) if poll else 0
             known = entries - self.fresh.get(name, 0)
-            reports.append(SourceReport(
-                source=name,
-                status=str(poll.status) if poll else "retry",
-                entries=entries,
-                new=self.new[name],
-                unchanged=known + self.unchanged[name],
-                failed=self.failed[name] + (1 if poll and poll.status is PollStatus.FAILED
-                                            else 0),
-                skipped=poll.skipped if poll else 0,
-                reasons=tuple(reasons),
-                warnings=poll.warnings if poll else (),
-            ))
+            reports.append(
+                SourceReport(
+                    source=name,
+                    status=str(poll.status) if poll else "retry",
+                    entries=entries,
+                    new=self.new[name],
+                    unchanged=known + self.unchanged[name],
+                    failed=self.failed[name]
+                    + (1 if poll and poll.status is PollStatus.FAILED else 0),
+                    skipped=poll.skipped if poll else 0,
+                    reasons=tuple(reasons),
+                    warnings=poll.warnings if poll else (),
+                )
+            )
         return tuple(reports)
 
     def summary(self, run_id: int, started_at: datetime, finished_at: datetime) -> RunSummary:

@@ -24,6 +24,7 @@ DATA = Path(__file__).resolve().parent / "data"
 
 # --------------------------------------------------------------------------- network guard
 
+
 def _is_loopback(host: Any) -> bool:
     if not isinstance(host, str):
         return False
@@ -93,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # --------------------------------------------------------------------------- loopback sites
 
+
 @pytest.fixture
 def site() -> Iterator[Any]:
     """An empty loopback site on 127.0.0.1; add routes in the test."""
@@ -115,6 +117,7 @@ def canary() -> Iterator[Any]:
 
 # --------------------------------------------------------------------------- databases
 
+
 def _pg_admin() -> Any:
     import psycopg
 
@@ -124,7 +127,8 @@ def _pg_admin() -> Any:
         raise RuntimeError(
             f"PostgreSQL is required for these tests and is not reachable at {PG_ADMIN_URL}: "
             f"{exc}. Start it with: pg_ctlcluster --skip-systemctl-redirect "
-            "$(ls /etc/postgresql) main start") from exc
+            "$(ls /etc/postgresql) main start"
+        ) from exc
 
 
 @pytest.fixture
@@ -157,6 +161,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 # --------------------------------------------------------------------------- prefect
 
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """One Prefect test server for the session; yields its API URL for subprocesses too."""
@@ -167,6 +172,8 @@ def prefect_api() -> Iterator[str]:
     )
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120), temporary_settings(
-            {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield str(PREFECT_API_URL.value())

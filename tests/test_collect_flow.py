@@ -38,7 +38,8 @@ def _by_source(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_collect_stores_articles_then_second_run_adds_nothing(
-        site: LoopbackSite, tmp_path: Path, db_url: str) -> None:
+    site: LoopbackSite, tmp_path: Path, db_url: str
+) -> None:
     from pipeline.store.database import open_database as _open
 
     _open(db_url, upgrade=True).dispose()
@@ -47,16 +48,26 @@ def test_collect_stores_articles_then_second_run_adds_nothing(
     first = _collect(sources, db_url)
     assert first["totals"]["new"] == len(newsroom.articles)
     assert first["totals"]["failed"] == 0
-    rows = _rows(db_url, ArticleRow.id, ArticleRow.canonical_url, ArticleRow.lang,
-                 ArticleRow.published_at, ArticleRow.title, ArticleRow.text)
+    rows = _rows(
+        db_url,
+        ArticleRow.id,
+        ArticleRow.canonical_url,
+        ArticleRow.lang,
+        ArticleRow.published_at,
+        ArticleRow.title,
+        ArticleRow.text,
+    )
     assert len(rows) == len(newsroom.articles)
     assert {r.lang for r in rows} == {"ko", "en", "zh"}
     assert all("utm_" not in r.canonical_url for r in rows)
-    assert all(r.published_at is not None and r.published_at.utcoffset().total_seconds() == 0
-               for r in rows)
+    assert all(
+        r.published_at is not None and r.published_at.utcoffset().total_seconds() == 0 for r in rows
+    )
     # The EUC-KR outlet (charset only in a meta tag) decodes to proper Hangul.
     euc = [r for r in rows if "/hanguk-it/" in r.canonical_url]
-    assert euc and all("딥시크" in r.text or "바이두" in r.text or "알리바바" in r.text for r in euc)
+    assert euc and all(
+        "딥시크" in r.text or "바이두" in r.text or "알리바바" in r.text for r in euc
+    )
     # Feed dates are the outlet's local times, stored in UTC.
     story = next(s for s in newsroom.articles if s.outlet == "hanguk-it" and s.slug == "ko-0")
     stored = next(r for r in euc if r.canonical_url.endswith(article_path(story)))
@@ -74,7 +85,8 @@ def test_collect_stores_articles_then_second_run_adds_nothing(
 
 
 def test_hostile_feed_items_fail_alone_and_internal_addresses_are_never_contacted(
-        site: LoopbackSite, canary: LoopbackSite, tmp_path: Path, sqlite_url: str) -> None:
+    site: LoopbackSite, canary: LoopbackSite, tmp_path: Path, sqlite_url: str
+) -> None:
     sources = serve_newsroom(site, tmp_path)
     items = {
         "canary": canary.url("/"),
@@ -89,19 +101,27 @@ def test_hostile_feed_items_fail_alone_and_internal_addresses_are_never_contacte
         "file": "file:///etc/passwd",
         "javascript": "javascript:alert(document.cookie)",
     }
-    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>hostile</title>"
-           + "".join(f"<item><title>{name}</title><link>{url}</link></item>"
-                     for name, url in items.items())
-           + "</channel></rss>").encode()
-    site.update([
-        ("/hostile.xml", Route(rss, content_type="application/rss+xml")),
-        ("/go-canary", Route(status=302, headers=(("Location", canary.url("/latest/meta-data/")),))),
-        ("/loop-a", Route(status=301, headers=(("Location", "/loop-b"),))),
-        ("/loop-b", Route(status=301, headers=(("Location", "/loop-a"),))),
-        ("/report.pdf", Route(b"%PDF-1.7\n" + b"0" * 2048, content_type="application/pdf")),
-        ("/huge.html", Route(b"<p>" + b"x" * (1024 * 1024) + b"</p>", repeat=40)),
-        ("/broken.html", Route(b"oops", status=500)),
-    ])
+    rss = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>hostile</title>"
+        + "".join(
+            f"<item><title>{name}</title><link>{url}</link></item>" for name, url in items.items()
+        )
+        + "</channel></rss>"
+    ).encode()
+    site.update(
+        [
+            ("/hostile.xml", Route(rss, content_type="application/rss+xml")),
+            (
+                "/go-canary",
+                Route(status=302, headers=(("Location", canary.url("/latest/meta-data/")),)),
+            ),
+            ("/loop-a", Route(status=301, headers=(("Location", "/loop-b"),))),
+            ("/loop-b", Route(status=301, headers=(("Location", "/loop-a"),))),
+            ("/report.pdf", Route(b"%PDF-1.7\n" + b"0" * 2048, content_type="application/pdf")),
+            ("/huge.html", Route(b"<p>" + b"x" * (1024 * 1024) + b"</p>", repeat=40)),
+            ("/broken.html", Route(b"oops", status=500)),
+        ]
+    )
     add_sources(sources, [{"name": "hostile", "url": site.url("/hostile.xml"), "lang": "en"}])
     summary = _collect(sources, sqlite_url)
     hostile = _by_source(summary)["hostile"]
@@ -127,23 +147,34 @@ def test_hostile_feed_items_fail_alone_and_internal_addresses_are_never_contacte
 
 def test_bad_sources_fail_alone(site: LoopbackSite, tmp_path: Path, sqlite_url: str) -> None:
     sources = serve_newsroom(site, tmp_path, extra_settings={"timeout": 1.0})
-    good_item = ("<item><title>kept</title><link>{}</link></item>")
-    site.update([
-        ("/feed-500.xml", Route(b"down", status=500)),
-        ("/feed-slow.xml", Route(b"<rss/>", delay=3.0)),
-        ("/feed-html.xml", Route(b"<!DOCTYPE html><html><body><p>Welcome</p></body></html>")),
-        ("/feed-broken.xml", Route(
-            ("<rss version='2.0'><channel><title>broken & bad</title>"
-             + good_item.format(site.url("/model-wire/2025/03/en-0.html"))
-             + "<item><title>unclosed</channel>").encode(),
-            content_type="application/rss+xml")),
-    ])
-    add_sources(sources, [
-        {"name": "down", "url": site.url("/feed-500.xml")},
-        {"name": "slow", "url": site.url("/feed-slow.xml")},
-        {"name": "html", "url": site.url("/feed-html.xml")},
-        {"name": "broken", "url": site.url("/feed-broken.xml")},
-    ])
+    good_item = "<item><title>kept</title><link>{}</link></item>"
+    site.update(
+        [
+            ("/feed-500.xml", Route(b"down", status=500)),
+            ("/feed-slow.xml", Route(b"<rss/>", delay=3.0)),
+            ("/feed-html.xml", Route(b"<!DOCTYPE html><html><body><p>Welcome</p></body></html>")),
+            (
+                "/feed-broken.xml",
+                Route(
+                    (
+                        "<rss version='2.0'><channel><title>broken & bad</title>"
+                        + good_item.format(site.url("/model-wire/2025/03/en-0.html"))
+                        + "<item><title>unclosed</channel>"
+                    ).encode(),
+                    content_type="application/rss+xml",
+                ),
+            ),
+        ]
+    )
+    add_sources(
+        sources,
+        [
+            {"name": "down", "url": site.url("/feed-500.xml")},
+            {"name": "slow", "url": site.url("/feed-slow.xml")},
+            {"name": "html", "url": site.url("/feed-html.xml")},
+            {"name": "broken", "url": site.url("/feed-broken.xml")},
+        ],
+    )
     summary = _collect(sources, sqlite_url)
     rows = _by_source(summary)
     assert rows["down"]["status"] == "failed" and "http_5xx" in rows["down"]["reasons"][0]
@@ -152,7 +183,11 @@ def test_bad_sources_fail_alone(site: LoopbackSite, tmp_path: Path, sqlite_url: 
     assert rows["broken"]["status"] == "ok" and rows["broken"]["entries"] >= 1
     assert any("malformed" in w for w in rows["broken"]["warnings"])
     assert summary["totals"]["new"] == len(build_newsroom().articles)
-    health = {r.name: r for r in _rows(sqlite_url, SourceRow.name, SourceRow.consecutive_failures,
-                                        SourceRow.last_error)}
+    health = {
+        r.name: r
+        for r in _rows(
+            sqlite_url, SourceRow.name, SourceRow.consecutive_failures, SourceRow.last_error
+        )
+    }
     assert health["down"].consecutive_failures == 1 and "500" in health["down"].last_error
     assert health["demo-hanguk-it"].consecutive_failures == 0

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -253,10 +254,10 @@ def test_one_request_per_host_when_configured(site: LoopbackSite) -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 3, 5])
 def test_global_concurrency_is_configurable(concurrency: int) -> None:
-    meter = InFlight(hold=0.15)
+    meter = InFlight(hold=0.1)
     with ExitStack() as stack:
         sites = [stack.enter_context(LoopbackSite({"/slow": meter.route()})) for _ in range(4)]
-        urls = [s.url(f"/slow?i={i}") for i in range(3) for s in sites]
+        urls = [s.url(f"/slow?i={i}") for i in range(2) for s in sites]
         settings = settings_for(*sites, concurrency=concurrency)
         with Fetcher(settings) as fetcher, ThreadPoolExecutor(len(urls)) as pool:
             list(pool.map(fetcher.get, urls))
@@ -371,12 +372,33 @@ def test_compressed_body_is_decoded(site: LoopbackSite) -> None:
     text = b"<rss>" + b"news " * 2000 + b"</rss>"
     for path, encoding, data in (
         ("/gz", "gzip", gzip.compress(text)),
-        ("/zz", "deflate", __import__("zlib").compress(text)),
+        ("/zz", "deflate", zlib.compress(text)),
     ):
         site.add(path, Route(data, headers=(("Content-Encoding", encoding),)))
     with Fetcher(settings_for(site)) as fetcher:
         assert fetcher.get(site.url("/gz")).body == text
         assert fetcher.get(site.url("/zz")).body == text
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "reason"),
+    [
+        ("br", b"\x1b\x00", "unsupported_content"),  # never announced in Accept-Encoding
+        ("gzip, gzip", gzip.compress(gzip.compress(b"x")), "unsupported_content"),
+        ("gzip", b"\x1f\x8b not really gzip", "connect"),
+    ],
+    ids=["brotli", "stacked", "corrupt"],
+)
+def test_undecodable_bodies_are_fetch_errors(
+    site: LoopbackSite, encoding: str, body: bytes, reason: str
+) -> None:
+    site.add("/odd", Route(body, headers=(("Content-Encoding", encoding),)))
+    log = HeaderLog()
+    site.add("/plain", log.route())
+    with Fetcher(settings_for(site)) as fetcher:
+        assert fetch_error(lambda: fetcher.get(site.url("/odd"))).reason == reason
+        fetcher.get(site.url("/plain"))
+    assert log.requests[0]["accept-encoding"] == "gzip, deflate"
 
 
 # --------------------------------------------------------------------------- redirects
@@ -576,11 +598,7 @@ def test_dns_names_are_checked_on_what_they_resolve_to(
     site.add("/", log.route())
     with Fetcher(FetchSettings(timeout=1.0), policy=policy) as fetcher:
         for name in ("rebind.test", "mixed.test"):
-            error = fetch_error(
-                lambda n=name: fetcher.get(
-                    f"http://{n}:{canary.port}/"
-                )
-            )
+            error = fetch_error(lambda n=name: fetcher.get(f"http://{n}:{canary.port}/"))
             assert error.reason == "blocked_address"
         # An allowed name is connected to at the address its resolver vetted.
         assert fetcher.get(f"http://news.test:{site.port}/").body == b"resolved"
@@ -837,11 +855,7 @@ def test_robots_status_policy(site: LoopbackSite, robots: Route, reason: str | N
             if reason is None:
                 assert fetcher.fetch_page(site.url(path)).status == 200
             else:
-                error = fetch_error(
-                    lambda p=path: fetcher.fetch_page(
-                        site.url(p)
-                    )
-                )
+                error = fetch_error(lambda p=path: fetcher.fetch_page(site.url(p)))
                 assert (error.reason, error.url) == (reason, site.url(path))
                 assert is_transient(error.reason) == (reason != "robots")
                 assert site.hits[path] == 0

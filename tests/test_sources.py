@@ -67,7 +67,27 @@ def test_robots_setting_turns_robots_off_for_every_source() -> None:
 
 # (id, file text, line named in the error, words the message must contain)
 BAD = [
-    ("unknown-key", source("url: https://a.example/feed\ncolour: blue"), 4, ["colour", "Extra"]),
+    (
+        "unknown-key",
+        source("url: https://a.example/feed\ncolour: blue"),
+        4,
+        ["colour", "unknown key"],
+    ),
+    # A misspelt key is unknown and leaves a required one missing: the typo is what to show.
+    (
+        "misspelt-key",
+        "sources:\n  - name: ok\n    url: https://a.example/rss\n  - name: typo\n"
+        "    ulr: https://b.example/rss\n",
+        5,
+        ["sources.1.ulr", "did you mean 'url'", "1 more"],
+    ),
+    (
+        "misspelt-setting",
+        "settings:\n  timout: 5\nsources: []\n",
+        2,
+        ["settings.timout", "did you mean 'timeout'"],
+    ),
+    ("misspelt-top-level", "source:\n  - name: a\n", 1, ["did you mean 'sources'"]),
     ("unknown-top-level-key", "sources: []\nfeeds: []\n", 2, ["feeds"]),
     ("unknown-setting", "settings:\n  timeout: 5\n  speed: 3\nsources: []\n", 3, ["speed"]),
     (

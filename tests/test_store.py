@@ -28,8 +28,10 @@ from pipeline.store.runs import start_run
 from pipeline.store.sources import record_polls, source_health, sync_sources
 
 NOW = datetime(2025, 3, 26, 3, 0, tzinfo=UTC)
-SOURCES = (Source("alpha", "http://alpha.test/feed", lang="ko"),
-           Source("beta", "http://beta.test/feed", lang="en"))
+SOURCES = (
+    Source("alpha", "http://alpha.test/feed", lang="ko"),
+    Source("beta", "http://beta.test/feed", lang="en"),
+)
 
 
 @pytest.fixture
@@ -40,16 +42,28 @@ def database(db_url: str) -> Iterator[Database]:
 
 
 def _entry(n: int, source: str = "alpha") -> Entry:
-    return Entry(source=source, url=f"http://{source}.test/news/{n}",
-                 link=f"http://{source}.test/news/{n}?utm_source=rss", title=f"title {n}",
-                 published_at=NOW - timedelta(hours=n))
+    return Entry(
+        source=source,
+        url=f"http://{source}.test/news/{n}",
+        link=f"http://{source}.test/news/{n}?utm_source=rss",
+        title=f"title {n}",
+        published_at=NOW - timedelta(hours=n),
+    )
 
 
 def _article(entry: Entry, canonical: str | None = None) -> Article:
-    return Article(url=entry.link, final_url=entry.url, canonical_url=canonical or entry.url,
-                   source=entry.source, title=entry.title, text=f"text of {entry.url}",
-                   lang="ko", published_at=entry.published_at, fetched_at=NOW,
-                   fingerprint="f" * 64)
+    return Article(
+        url=entry.link,
+        final_url=entry.url,
+        canonical_url=canonical or entry.url,
+        source=entry.source,
+        title=entry.title,
+        text=f"text of {entry.url}",
+        lang="ko",
+        published_at=entry.published_at,
+        fetched_at=NOW,
+        fingerprint="f" * 64,
+    )
 
 
 def _count(db: Database, model: type) -> int:
@@ -89,8 +103,7 @@ def test_transient_failures_are_retried_permanent_ones_are_not(database: Databas
     register_entries(database, [slow, gone], ids, NOW)
     outcomes = [
         PageOutcome(slow, failure=Failure(Stage.FETCH, "alpha", slow.link, "timeout", "slow")),
-        PageOutcome(gone, failure=Failure(Stage.FETCH, "alpha", gone.link, "http_4xx", "404",
-                                          404)),
+        PageOutcome(gone, failure=Failure(Stage.FETCH, "alpha", gone.link, "http_4xx", "404", 404)),
     ]
     save_outcomes(database, outcomes, ids, run, 2, NOW)
     assert [e.url for e in retry_entries(database, 2, NOW)] == [slow.url]
@@ -103,17 +116,23 @@ def test_stale_claims_of_a_crashed_run_are_taken_over(database: Database) -> Non
     ids = {k: v.id for k, v in sync_sources(database, SOURCES, NOW).items()}
     register_entries(database, [_entry(1)], ids, NOW)
     assert retry_entries(database, 3, NOW) == []  # another run may be fetching it right now
-    assert [e.url for e in retry_entries(database, 3, NOW + timedelta(hours=2))] == [
-        _entry(1).url]
+    assert [e.url for e in retry_entries(database, 3, NOW + timedelta(hours=2))] == [_entry(1).url]
 
 
 def test_feed_state_and_health(database: Database) -> None:
     sync_sources(database, SOURCES, NOW)
-    record_polls(database, [
-        PollResult("alpha", PollStatus.OK, validators=Validators('"v1"', "Tue, 25 Mar 2025")),
-        PollResult("beta", PollStatus.FAILED, failure=Failure(Stage.POLL, "beta", "u",
-                                                              "http_5xx", "HTTP 500", 500)),
-    ], NOW)
+    record_polls(
+        database,
+        [
+            PollResult("alpha", PollStatus.OK, validators=Validators('"v1"', "Tue, 25 Mar 2025")),
+            PollResult(
+                "beta",
+                PollStatus.FAILED,
+                failure=Failure(Stage.POLL, "beta", "u", "http_5xx", "HTTP 500", 500),
+            ),
+        ],
+        NOW,
+    )
     states = sync_sources(database, SOURCES, NOW)
     assert states["alpha"].validators == Validators('"v1"', "Tue, 25 Mar 2025")
     assert states["beta"].consecutive_failures == 1

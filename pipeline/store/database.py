@@ -83,22 +83,25 @@ def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Dat
             current = migrate.current_revision(connection)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot reach the database at {display_url(url)}: "
-                            f"{str(exc.orig or exc).strip()}") from exc
+        raise DatabaseError(
+            f"cannot reach the database at {display_url(url)}: {str(exc.orig or exc).strip()}"
+        ) from exc
     head = migrate.head_revision()
     if current != head:
         if not upgrade:
             engine.dispose()
             raise SchemaOutOfDateError(
                 f"the database at {display_url(url)} is at revision {current or 'none'}, "
-                f"this version needs {head}: run `newswatch db upgrade`")
+                f"this version needs {head}: run `newswatch db upgrade`"
+            )
         log.info("upgrading database url=%s from=%s to=%s", display_url(url), current, head)
         try:
             migrate.upgrade(engine)
         except (OperationalError, DBAPIError) as exc:
             engine.dispose()
-            raise DatabaseError(f"cannot upgrade the database at {display_url(url)}: "
-                                f"{exc.orig or exc}") from exc
+            raise DatabaseError(
+                f"cannot upgrade the database at {display_url(url)}: {exc.orig or exc}"
+            ) from exc
     return db
 
 

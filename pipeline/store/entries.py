@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Connection, bindparam, case, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, or_, select, update
 
 from db.models import ArticleRow, EntryRow, FailureRow, SourceRow
 from pipeline.errors import is_transient
@@ -30,54 +31,92 @@ class SavedCounts:
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]
 
 
-def register_entries(db: Database, entries: Sequence[Entry], source_ids: Mapping[str, int],
-                     now: datetime) -> set[str]:
+def register_entries(
+    db: Database, entries: Sequence[Entry], source_ids: Mapping[str, int], now: datetime
+) -> set[str]:
     """Insert entries not seen before; return the URLs this call inserted (ours to fetch)."""
     if not entries:
         return set()
     table = EntryRow.__table__
-    rows = [{
-        "url": e.url, "link": e.link, "source_id": source_ids[e.source], "title": e.title,
-        "summary": e.summary, "published_at": e.published_at, "lang": e.lang,
-        "robots": e.robots, "state": "pending", "attempts": 0, "first_seen_at": now,
-        "updated_at": now,
-    } for e in entries]
+    rows = [
+        {
+            "url": e.url,
+            "link": e.link,
+            "source_id": source_ids[e.source],
+            "title": e.title,
+            "summary": e.summary,
+            "published_at": e.published_at,
+            "lang": e.lang,
+            "robots": e.robots,
+            "state": "pending",
+            "attempts": 0,
+            "first_seen_at": now,
+            "updated_at": now,
+        }
+        for e in entries
+    ]
     stmt = insert(db, table).on_conflict_do_nothing(index_elements=["url"]).returning(table.c.url)
     inserted: set[str] = set()
     with db.engine.begin() as conn:
         for start in range(0, len(rows), _CHUNK):
-            inserted.update(conn.execute(stmt, rows[start:start + _CHUNK]).scalars())
+            inserted.update(conn.execute(stmt, rows[start : start + _CHUNK]).scalars())
     return inserted
 
 
-def retry_entries(db: Database, max_attempts: int, now: datetime,
-                  limit: int = 5000) -> list[Entry]:
+def retry_entries(db: Database, max_attempts: int, now: datetime, limit: int = 5000) -> list[Entry]:
     """Entries left pending by earlier runs: transient failures, or claims that went stale."""
     query = (
-        select(EntryRow.url, EntryRow.link, EntryRow.title, EntryRow.summary,
-               EntryRow.published_at, EntryRow.lang, EntryRow.robots, SourceRow.name)
+        select(
+            EntryRow.url,
+            EntryRow.link,
+            EntryRow.title,
+            EntryRow.summary,
+            EntryRow.published_at,
+            EntryRow.lang,
+            EntryRow.robots,
+            SourceRow.name,
+        )
         .join(SourceRow, SourceRow.id == EntryRow.source_id)
-        .where(EntryRow.state == "pending", EntryRow.attempts < max_attempts,
-               or_(EntryRow.attempts > 0, EntryRow.updated_at < now - STALE_CLAIM))
+        .where(
+            EntryRow.state == "pending",
+            EntryRow.attempts < max_attempts,
+            or_(EntryRow.attempts > 0, EntryRow.updated_at < now - STALE_CLAIM),
+        )
         .order_by(EntryRow.id)
         .limit(limit)
     )
     with db.engine.connect() as conn:
-        return [Entry(source=r.name, url=r.url, link=r.link, title=r.title, summary=r.summary,
-                      published_at=r.published_at, lang=r.lang, robots=r.robots)
-                for r in conn.execute(query)]
+        return [
+            Entry(
+                source=r.name,
+                url=r.url,
+                link=r.link,
+                title=r.title,
+                summary=r.summary,
+                published_at=r.published_at,
+                lang=r.lang,
+                robots=r.robots,
+            )
+            for r in conn.execute(query)
+        ]
 
 
-def save_outcomes(db: Database, outcomes: Sequence[PageOutcome], source_ids: Mapping[str, int],
-                  run_id: int, max_attempts: int, now: datetime) -> SavedCounts:
+def save_outcomes(
+    db: Database,
+    outcomes: Sequence[PageOutcome],
+    source_ids: Mapping[str, int],
+    run_id: int,
+    max_attempts: int,
+    now: datetime,
+) -> SavedCounts:
     """Store articles (one per canonical URL) and failures, and settle their entries."""
     counts = SavedCounts()
     articles = [o for o in outcomes if o.article is not None]
     failures = [o for o in outcomes if o.failure is not None]
-    entries = EntryRow.__table__
+    entries = cast(Table, EntryRow.__table__)
     with db.engine.begin() as conn:
         ids: dict[str, int] = {}
         if articles:
@@ -86,22 +125,42 @@ def save_outcomes(db: Database, outcomes: Sequence[PageOutcome], source_ids: Map
             for outcome in articles:
                 a = outcome.article
                 assert a is not None
-                rows.setdefault(a.canonical_url, {
-                    "canonical_url": a.canonical_url, "url": a.url, "final_url": a.final_url,
-                    "source_id": source_ids[a.source], "run_id": run_id, "title": a.title,
-                    "text": a.text, "lang": a.lang, "published_at": a.published_at,
-                    "fetched_at": a.fetched_at, "author": a.author, "site_name": a.site_name,
-                    "description": a.description, "fingerprint": a.fingerprint,
-                })
-            stmt = (insert(db, table).on_conflict_do_nothing(index_elements=["canonical_url"])
-                    .returning(table.c.canonical_url))
+                rows.setdefault(
+                    a.canonical_url,
+                    {
+                        "canonical_url": a.canonical_url,
+                        "url": a.url,
+                        "final_url": a.final_url,
+                        "source_id": source_ids[a.source],
+                        "run_id": run_id,
+                        "title": a.title,
+                        "text": a.text,
+                        "lang": a.lang,
+                        "published_at": a.published_at,
+                        "fetched_at": a.fetched_at,
+                        "author": a.author,
+                        "site_name": a.site_name,
+                        "description": a.description,
+                        "fingerprint": a.fingerprint,
+                    },
+                )
+            stmt = (
+                insert(db, table)
+                .on_conflict_do_nothing(index_elements=["canonical_url"])
+                .returning(table.c.canonical_url)
+            )
             values = list(rows.values())
             created: set[str] = set()
             for start in range(0, len(values), _CHUNK):
-                created.update(conn.execute(stmt, values[start:start + _CHUNK]).scalars())
+                created.update(conn.execute(stmt, values[start : start + _CHUNK]).scalars())
             for chunk in _chunks(list(rows)):
-                ids.update(conn.execute(select(ArticleRow.canonical_url, ArticleRow.id)
-                                        .where(ArticleRow.canonical_url.in_(chunk))).all())
+                ids.update(
+                    conn.execute(
+                        select(ArticleRow.canonical_url, ArticleRow.id).where(
+                            ArticleRow.canonical_url.in_(chunk)
+                        )
+                    ).all()
+                )
             for outcome in articles:
                 a = outcome.article
                 assert a is not None
@@ -111,46 +170,82 @@ def save_outcomes(db: Database, outcomes: Sequence[PageOutcome], source_ids: Map
                 else:
                     counts.unchanged[outcome.entry.source] += 1
             conn.execute(
-                update(entries).where(entries.c.url == bindparam("b_url")).values(
-                    state="stored", article_id=bindparam("b_article"),
-                    attempts=entries.c.attempts + 1, last_reason=None, updated_at=now),
-                [{"b_url": o.entry.url, "b_article": ids[o.article.canonical_url]}
-                 for o in articles if o.article is not None],
+                update(entries)
+                .where(entries.c.url == bindparam("b_url"))
+                .values(
+                    state="stored",
+                    article_id=bindparam("b_article"),
+                    attempts=entries.c.attempts + 1,
+                    last_reason=None,
+                    updated_at=now,
+                ),
+                [
+                    {"b_url": o.entry.url, "b_article": ids[o.article.canonical_url]}
+                    for o in articles
+                    if o.article is not None
+                ],
             )
         if failures:
             conn.execute(
-                update(entries).where(entries.c.url == bindparam("b_url")).values(
+                update(entries)
+                .where(entries.c.url == bindparam("b_url"))
+                .values(
                     attempts=entries.c.attempts + 1,
                     last_reason=bindparam("b_reason"),
                     updated_at=now,
                     state=case(
-                        (or_(bindparam("b_permanent"), entries.c.attempts + 1 >= max_attempts),
-                         "failed"),
-                        else_="pending"),
+                        (
+                            or_(bindparam("b_permanent"), entries.c.attempts + 1 >= max_attempts),
+                            "failed",
+                        ),
+                        else_="pending",
+                    ),
                 ),
-                [{"b_url": o.entry.url, "b_reason": o.failure.reason,
-                  "b_permanent": not is_transient(o.failure.reason)}
-                 for o in failures if o.failure is not None],
+                [
+                    {
+                        "b_url": o.entry.url,
+                        "b_reason": o.failure.reason,
+                        "b_permanent": not is_transient(o.failure.reason),
+                    }
+                    for o in failures
+                    if o.failure is not None
+                ],
             )
-            record_failures(db, [o.failure for o in failures if o.failure is not None], run_id,
-                            now, conn=conn)
+            record_failures(
+                db, [o.failure for o in failures if o.failure is not None], run_id, now, conn=conn
+            )
             for outcome in failures:
                 counts.failed[outcome.entry.source] += 1
     return counts
 
 
-def record_failures(db: Database, failures: Sequence[Failure], run_id: int, now: datetime,
-                    *, conn: Connection | None = None) -> None:
+def record_failures(
+    db: Database,
+    failures: Sequence[Failure],
+    run_id: int,
+    now: datetime,
+    *,
+    conn: Connection | None = None,
+) -> None:
     """Keep per-item failures of a run."""
     if not failures:
         return
-    rows = [{"run_id": run_id, "stage": str(f.stage), "source": f.source, "url": f.url[:4000],
-             "reason": f.reason, "detail": f.detail[:2000], "status": f.status, "at": now}
-            for f in failures]
+    rows = [
+        {
+            "run_id": run_id,
+            "stage": str(f.stage),
+            "source": f.source,
+            "url": f.url[:4000],
+            "reason": f.reason,
+            "detail": f.detail[:2000],
+            "status": f.status,
+            "at": now,
+        }
+        for f in failures
+    ]
     stmt = insert(db, FailureRow.__table__)
     if conn is not None:
         conn.execute(stmt, rows)
         return
     with db.engine.begin() as own:
         own.execute(stmt, rows)
-

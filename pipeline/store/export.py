@@ -12,15 +12,24 @@ from db.models import ArticleRow, SourceRow
 from pipeline.store.database import Database
 
 
-def iter_articles(db: Database, since: datetime | None = None,
-                  batch: int = 500) -> Iterator[dict[str, Any]]:
+def iter_articles(
+    db: Database, since: datetime | None = None, batch: int = 500
+) -> Iterator[dict[str, Any]]:
     """Stored articles oldest first, as plain dicts; ``since`` filters on the publication date
     (the fetch time when the date is unknown)."""
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
     query = (
-        select(ArticleRow.id, ArticleRow.url, ArticleRow.canonical_url, SourceRow.name.label("source"),
-               ArticleRow.title, ArticleRow.lang, ArticleRow.published_at, ArticleRow.fetched_at,
-               ArticleRow.text)
+        select(
+            ArticleRow.id,
+            ArticleRow.url,
+            ArticleRow.canonical_url,
+            SourceRow.name.label("source"),
+            ArticleRow.title,
+            ArticleRow.lang,
+            ArticleRow.published_at,
+            ArticleRow.fetched_at,
+            ArticleRow.text,
+        )
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
         .order_by(ArticleRow.id)
     )

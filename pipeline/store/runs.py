@@ -13,15 +13,35 @@ from pipeline.records import RunSummary
 from pipeline.store.database import Database, insert
 
 
-def start_run(db: Database, now: datetime, *, kind: str = "collect",
-              sources_path: str | None = None, flow_run_id: str | None = None) -> int:
+def start_run(
+    db: Database,
+    now: datetime,
+    *,
+    kind: str = "collect",
+    sources_path: str | None = None,
+    flow_run_id: str | None = None,
+) -> int:
     """Insert a run row in state ``running`` and return its id."""
     table = RunRow.__table__
     with db.engine.begin() as conn:
-        run_id = conn.execute(insert(db, table).values(
-            kind=kind, flow_run_id=flow_run_id, sources_path=sources_path, status="running",
-            started_at=now, sources=0, entries=0, new_articles=0, unchanged=0, failed=0,
-            skipped=0, summary={}).returning(table.c.id)).scalar_one()
+        run_id = conn.execute(
+            insert(db, table)
+            .values(
+                kind=kind,
+                flow_run_id=flow_run_id,
+                sources_path=sources_path,
+                status="running",
+                started_at=now,
+                sources=0,
+                entries=0,
+                new_articles=0,
+                unchanged=0,
+                failed=0,
+                skipped=0,
+                summary={},
+            )
+            .returning(table.c.id)
+        ).scalar_one()
     return int(run_id)
 
 
@@ -33,11 +53,20 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
         "finished_at": summary.finished_at.isoformat(),
         "duration_s": round(summary.duration_s, 3),
         "sources": [asdict(report) for report in summary.sources],
-        "totals": {name: summary.total(name)
-                   for name in ("entries", "new", "unchanged", "failed", "skipped")},
+        "totals": {
+            name: summary.total(name)
+            for name in ("entries", "new", "unchanged", "failed", "skipped")
+        },
         "failures": [
-            {"stage": str(f.stage), "source": f.source, "url": f.url, "reason": f.reason,
-             "detail": f.detail, "status": f.status} for f in summary.failures
+            {
+                "stage": str(f.stage),
+                "source": f.source,
+                "url": f.url,
+                "reason": f.reason,
+                "detail": f.detail,
+                "status": f.status,
+            }
+            for f in summary.failures
         ],
     }
 
@@ -47,18 +76,31 @@ def finish_run(db: Database, summary: RunSummary, status: str = "completed") -> 
     data = summary_json(summary)
     data["failures"] = data["failures"][:200]  # the failures table has them all
     with db.engine.begin() as conn:
-        conn.execute(update(RunRow).where(RunRow.id == summary.run_id).values(
-            status=status, finished_at=summary.finished_at, sources=len(summary.sources),
-            entries=summary.total("entries"), new_articles=summary.total("new"),
-            unchanged=summary.total("unchanged"), failed=summary.total("failed"),
-            skipped=summary.total("skipped"), summary=data))
+        conn.execute(
+            update(RunRow)
+            .where(RunRow.id == summary.run_id)
+            .values(
+                status=status,
+                finished_at=summary.finished_at,
+                sources=len(summary.sources),
+                entries=summary.total("entries"),
+                new_articles=summary.total("new"),
+                unchanged=summary.total("unchanged"),
+                failed=summary.total("failed"),
+                skipped=summary.total("skipped"),
+                summary=data,
+            )
+        )
 
 
 def fail_run(db: Database, run_id: int, now: datetime, error: str) -> None:
     """Mark a run that stopped on a systemic error."""
     with db.engine.begin() as conn:
-        conn.execute(update(RunRow).where(RunRow.id == run_id).values(
-            status="failed", finished_at=now, summary={"error": error[:2000]}))
+        conn.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(status="failed", finished_at=now, summary={"error": error[:2000]})
+        )
 
 
 def counts(db: Database) -> dict[str, int]:
@@ -66,16 +108,29 @@ def counts(db: Database) -> dict[str, int]:
     with db.engine.connect() as conn:
         return {
             name: int(conn.scalar(select(func.count()).select_from(model)) or 0)
-            for name, model in (("sources", SourceRow), ("entries", EntryRow),
-                                ("articles", ArticleRow), ("runs", RunRow),
-                                ("failures", FailureRow))
+            for name, model in (
+                ("sources", SourceRow),
+                ("entries", EntryRow),
+                ("articles", ArticleRow),
+                ("runs", RunRow),
+                ("failures", FailureRow),
+            )
         }
 
 
 def last_run(db: Database) -> dict[str, Any] | None:
     """The latest run as a dict, or None."""
     with db.engine.connect() as conn:
-        row = conn.execute(select(RunRow.id, RunRow.status, RunRow.started_at,
-                                  RunRow.finished_at, RunRow.new_articles, RunRow.failed)
-                           .order_by(RunRow.id.desc()).limit(1)).first()
+        row = conn.execute(
+            select(
+                RunRow.id,
+                RunRow.status,
+                RunRow.started_at,
+                RunRow.finished_at,
+                RunRow.new_articles,
+                RunRow.failed,
+            )
+            .order_by(RunRow.id.desc())
+            .limit(1)
+        ).first()
     return dict(row._mapping) if row else None

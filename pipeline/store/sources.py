@@ -40,23 +40,46 @@ def sync_sources(db: Database, sources: Sequence[Source], now: datetime) -> dict
         if sources:
             conn.execute(
                 insert(db, table).on_conflict_do_nothing(index_elements=["name"]),
-                [{"name": s.name, "url": s.url, "kind": s.kind, "lang": s.lang,
-                  "tags": list(s.tags), "consecutive_failures": 0, "created_at": now}
-                 for s in sources],
+                [
+                    {
+                        "name": s.name,
+                        "url": s.url,
+                        "kind": s.kind,
+                        "lang": s.lang,
+                        "tags": list(s.tags),
+                        "consecutive_failures": 0,
+                        "created_at": now,
+                    }
+                    for s in sources
+                ],
             )
-        rows = {row.name: row for row in conn.execute(
-            select(SourceRow.id, SourceRow.name, SourceRow.url, SourceRow.kind, SourceRow.lang,
-                   SourceRow.tags, SourceRow.etag, SourceRow.last_modified,
-                   SourceRow.consecutive_failures)
-            .where(SourceRow.name.in_([s.name for s in sources])))}
+        rows = {
+            row.name: row
+            for row in conn.execute(
+                select(
+                    SourceRow.id,
+                    SourceRow.name,
+                    SourceRow.url,
+                    SourceRow.kind,
+                    SourceRow.lang,
+                    SourceRow.tags,
+                    SourceRow.etag,
+                    SourceRow.last_modified,
+                    SourceRow.consecutive_failures,
+                ).where(SourceRow.name.in_([s.name for s in sources]))
+            )
+        }
         for source in sources:
             row = rows[source.name]
             changes: dict[str, object] = {}
             if row.url != source.url:
                 # A new URL is a new feed: old validators would wrongly answer "not modified".
                 changes.update(url=source.url, etag=None, last_modified=None)
-            if (row.kind, row.lang, list(row.tags or [])) != (source.kind, source.lang,
-                                                             list(source.tags)):
+            if (row.kind, row.lang, list(row.tags or [])) != (
+                source.kind,
+                source.lang,
+                list(source.tags),
+            ):
                 changes.update(kind=source.kind, lang=source.lang, tags=list(source.tags))
             if changes:
                 conn.execute(update(SourceRow).where(SourceRow.id == row.id).values(**changes))
@@ -80,26 +103,44 @@ def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> No
             if poll.status is PollStatus.FAILED:
                 detail = poll.failure.detail if poll.failure else "failed"
                 reason = poll.failure.reason if poll.failure else "error"
-                conn.execute(update(SourceRow).where(where).values(
-                    last_polled_at=now, last_status=poll.http_status,
-                    consecutive_failures=SourceRow.consecutive_failures + 1,
-                    last_error=f"{reason}: {detail}"[:2000]))
+                conn.execute(
+                    update(SourceRow)
+                    .where(where)
+                    .values(
+                        last_polled_at=now,
+                        last_status=poll.http_status,
+                        consecutive_failures=SourceRow.consecutive_failures + 1,
+                        last_error=f"{reason}: {detail}"[:2000],
+                    )
+                )
                 continue
             values: dict[str, object] = {
-                "last_polled_at": now, "last_success_at": now, "last_status": poll.http_status,
-                "consecutive_failures": 0, "last_error": None,
+                "last_polled_at": now,
+                "last_success_at": now,
+                "last_status": poll.http_status,
+                "consecutive_failures": 0,
+                "last_error": None,
             }
             if poll.status is PollStatus.OK:
-                values.update(etag=poll.validators.etag,
-                              last_modified=poll.validators.last_modified)
+                values.update(
+                    etag=poll.validators.etag, last_modified=poll.validators.last_modified
+                )
             conn.execute(update(SourceRow).where(where).values(**values))
 
 
 def source_health(db: Database) -> list[SourceHealth]:
     """All sources with their health, by name."""
     with db.engine.connect() as conn:
-        rows = conn.execute(select(SourceRow.name, SourceRow.url, SourceRow.last_success_at,
-                                   SourceRow.consecutive_failures, SourceRow.last_error)
-                            .order_by(SourceRow.name))
-        return [SourceHealth(r.name, r.url, r.last_success_at, r.consecutive_failures,
-                             r.last_error) for r in rows]
+        rows = conn.execute(
+            select(
+                SourceRow.name,
+                SourceRow.url,
+                SourceRow.last_success_at,
+                SourceRow.consecutive_failures,
+                SourceRow.last_error,
+            ).order_by(SourceRow.name)
+        )
+        return [
+            SourceHealth(r.name, r.url, r.last_success_at, r.consecutive_failures, r.last_error)
+            for r in rows
+        ]
