@@ -209,7 +209,10 @@ def collect(
         summary = tally.summary(run_id, started, finished)
         finish_run(database, summary)
     except BaseException as exc:
-        fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
+        try:
+            fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
+        except Exception as also:  # the database may be what failed; keep the first error
+            logger.error("could not mark run %d as failed: %s", run_id, also)
         raise
     finally:
         database.dispose()

@@ -70,6 +70,20 @@ def extract_entry(page: Page, entry: Entry, zone_name: str | None, now: datetime
     return PageOutcome(entry, article=article)
 
 
+def _fetch_one(fetcher: Fetcher, entry: Entry) -> Page | PageOutcome:
+    """The entry's page, or its failure as an outcome."""
+    try:
+        return fetcher.fetch_page(entry.link, check_robots=entry.robots)
+    except FetchError as exc:
+        log.info("page failed source=%s url=%s reason=%s", entry.source, entry.link, exc.reason)
+        reason, detail, status = exc.reason, str(exc), exc.status
+    except Exception as exc:  # an unforeseen crash on one page must not end the batch
+        log.exception("page fetch crashed source=%s url=%s", entry.source, entry.link)
+        reason, detail, status = "internal_error", f"{exc.__class__.__name__}: {exc}"[:500], None
+    failure = Failure(Stage.FETCH, entry.source, entry.link, reason, detail, status)
+    return PageOutcome(entry, failure=failure)
+
+
 def worker_count(configured: int) -> int:
     """Extraction processes to use: ``configured``, or one per usable core when 0."""
     if configured > 0:
@@ -135,20 +149,9 @@ def fetch_and_extract(
                 entry = queue.popleft()
             except IndexError:
                 return
-            try:
-                page = fetch.fetch_page(entry.link, check_robots=entry.robots)
-            except FetchError as exc:
-                log.info(
-                    "page failed source=%s url=%s reason=%s", entry.source, entry.link, exc.reason
-                )
-                done(
-                    PageOutcome(
-                        entry,
-                        failure=Failure(
-                            Stage.FETCH, entry.source, entry.link, exc.reason, str(exc), exc.status
-                        ),
-                    )
-                )
+            page = _fetch_one(fetch, entry)
+            if isinstance(page, PageOutcome):
+                done(page)
                 continue
             source = sources.get(entry.source)
             zone = source_zone(source) if source else None

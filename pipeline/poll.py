@@ -23,6 +23,16 @@ def poll_source(
 ) -> PollResult:
     """Poll one source; never raises for a bad feed, returns a failed PollResult instead."""
     try:
+        return _poll(fetcher, source, validators, now)
+    except Exception as exc:  # an unforeseen crash on one feed must not end the run
+        log.exception("poll crashed source=%s url=%s", source.name, source.url)
+        detail = f"{exc.__class__.__name__}: {exc}"[:500]
+        failure = Failure(Stage.POLL, source.name, source.url, "internal_error", detail)
+        return PollResult(source.name, PollStatus.FAILED, failure=failure)
+
+
+def _poll(fetcher: Fetcher, source: Source, validators: Validators, now: datetime) -> PollResult:
+    try:
         page = fetcher.fetch_feed(source.url, validators)
     except FetchError as exc:
         log.warning(

@@ -191,3 +191,28 @@ def test_bad_sources_fail_alone(site: LoopbackSite, tmp_path: Path, sqlite_url: 
     }
     assert health["down"].consecutive_failures == 1 and "500" in health["down"].last_error
     assert health["demo-hanguk-it"].consecutive_failures == 0
+
+
+def test_summary_is_stored_as_a_prefect_table_artifact(
+    site: LoopbackSite, tmp_path: Path, sqlite_url: str
+) -> None:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    sources = serve_newsroom(site, tmp_path)
+    summary = _collect(sources, sqlite_url)
+    [(flow_run_id,)] = _rows(sqlite_url, RunRow.flow_run_id)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])
+            )
+        )
+    [artifact] = [a for a in artifacts if a.key == "collect-summary"]
+    assert artifact.type == "table"
+    data = artifact.data if isinstance(artifact.data, str) else str(artifact.data)
+    for row in summary["sources"]:
+        assert row["source"] in data
+    assert "TOTAL" in data
