@@ -164,7 +164,7 @@ def collect(
         polls = _poll_all(config.sources, validators, config.fetch, started)
         fresh_entries = [e for p in polls for e in p.entries]
         fresh_urls = register_entries(database, fresh_entries, source_ids, started)
-        retries = retry_entries(database, config.fetch.max_attempts, started)
+        retries = retry_entries(database, list(by_name), config.fetch.max_attempts, started)
         todo = _entries_to_fetch(polls, fresh_urls, retries)
         fresh_by_source = Counter(e.source for e in fresh_entries if e.url in fresh_urls)
         tally = Tally(polls, fresh_by_source)

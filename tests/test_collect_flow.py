@@ -216,3 +216,26 @@ def test_summary_is_stored_as_a_prefect_table_artifact(
     for row in summary["sources"]:
         assert row["source"] in data
     assert "TOTAL" in data
+
+
+def test_transient_page_failure_is_retried_next_run_although_the_feed_is_unchanged(
+    site: LoopbackSite, tmp_path: Path, sqlite_url: str
+) -> None:
+    newsroom = build_newsroom()
+    sources = serve_newsroom(site, tmp_path, newsroom)
+    flaky = next(s for s in newsroom.articles if s.outlet == "model-wire")
+    good = site.routes[article_path(flaky)]
+    calls = {"n": 0}
+
+    def first_down(handler: object) -> Route:
+        calls["n"] += 1
+        return Route(b"busy", status=500) if calls["n"] == 1 else good
+
+    site.add(article_path(flaky), Route(dynamic=first_down))
+    first = _collect(sources, sqlite_url)
+    assert first["totals"]["failed"] == 1
+    assert first["totals"]["new"] == len(newsroom.articles) - 1
+    second = _collect(sources, sqlite_url)
+    assert {row["status"] for row in second["sources"]} == {"not_modified"}
+    assert second["totals"]["new"] == 1 and second["totals"]["failed"] == 0
+    assert len(_rows(sqlite_url, ArticleRow.id)) == len(newsroom.articles)

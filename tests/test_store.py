@@ -32,6 +32,7 @@ SOURCES = (
     Source("alpha", "http://alpha.test/feed", lang="ko"),
     Source("beta", "http://beta.test/feed", lang="en"),
 )
+NAMES = [s.name for s in SOURCES]
 
 
 @pytest.fixture
@@ -106,17 +107,33 @@ def test_transient_failures_are_retried_permanent_ones_are_not(database: Databas
         PageOutcome(gone, failure=Failure(Stage.FETCH, "alpha", gone.link, "http_4xx", "404", 404)),
     ]
     save_outcomes(database, outcomes, ids, run, 2, NOW)
-    assert [e.url for e in retry_entries(database, 2, NOW)] == [slow.url]
+    assert [e.url for e in retry_entries(database, NAMES, 2, NOW)] == [slow.url]
     save_outcomes(database, outcomes[:1], ids, run, 2, NOW)  # second timeout: out of attempts
-    assert retry_entries(database, 2, NOW) == []
+    assert retry_entries(database, NAMES, 2, NOW) == []
     assert _count(database, FailureRow) == 3
+
+
+def test_retries_belong_to_the_sources_of_the_run(database: Database) -> None:
+    ids = {k: v.id for k, v in sync_sources(database, SOURCES, NOW).items()}
+    run = start_run(database, NOW)
+    entries = [_entry(1, "alpha"), _entry(2, "beta")]
+    register_entries(database, entries, ids, NOW)
+    failures = [
+        PageOutcome(e, failure=Failure(Stage.FETCH, e.source, e.link, "timeout", "slow"))
+        for e in entries
+    ]
+    save_outcomes(database, failures, ids, run, 3, NOW)
+    assert [e.source for e in retry_entries(database, ["beta"], 3, NOW)] == ["beta"]
+    assert {e.source for e in retry_entries(database, NAMES, 3, NOW)} == {"alpha", "beta"}
 
 
 def test_stale_claims_of_a_crashed_run_are_taken_over(database: Database) -> None:
     ids = {k: v.id for k, v in sync_sources(database, SOURCES, NOW).items()}
     register_entries(database, [_entry(1)], ids, NOW)
-    assert retry_entries(database, 3, NOW) == []  # another run may be fetching it right now
-    assert [e.url for e in retry_entries(database, 3, NOW + timedelta(hours=2))] == [_entry(1).url]
+    assert retry_entries(database, NAMES, 3, NOW) == []  # another run may be fetching it right now
+    assert [e.url for e in retry_entries(database, NAMES, 3, NOW + timedelta(hours=2))] == [
+        _entry(1).url
+    ]
 
 
 def test_feed_state_and_health(database: Database) -> None:

@@ -66,8 +66,15 @@ def register_entries(
     return inserted
 
 
-def retry_entries(db: Database, max_attempts: int, now: datetime, limit: int = 5000) -> list[Entry]:
-    """Entries left pending by earlier runs: transient failures, or claims that went stale."""
+def retry_entries(
+    db: Database,
+    sources: Sequence[str],
+    max_attempts: int,
+    now: datetime,
+    limit: int = 5000,
+) -> list[Entry]:
+    """Entries of ``sources`` left pending by earlier runs: transient failures, or claims that
+    went stale. Other sources' entries wait for a run that reads those sources."""
     query = (
         select(
             EntryRow.url,
@@ -81,6 +88,7 @@ def retry_entries(db: Database, max_attempts: int, now: datetime, limit: int = 5
         )
         .join(SourceRow, SourceRow.id == EntryRow.source_id)
         .where(
+            SourceRow.name.in_(list(sources)),
             EntryRow.state == "pending",
             EntryRow.attempts < max_attempts,
             or_(EntryRow.attempts > 0, EntryRow.updated_at < now - STALE_CLAIM),
