@@ -1,28 +1,9 @@
-"""HTTP fetching: the only module of newswatch that talks to the network.
-
-One :class:`Fetcher` per unit of work (a source poll, a batch of pages). It enforces:
-
-- http/https only, at most ``max_redirects`` hops, each hop checked again (scheme, address, loop);
-- every connection goes to an address vetted by :class:`~pipeline.addresses.AddressPolicy`; the
-  check sits in the socket layer (a custom httpcore network backend), so redirects, keep-alive
-  reconnects and DNS answers that change between check and use cannot slip past it;
-- connect and total timeouts; bodies streamed and capped (after content decoding, which is done
-  here in bounded steps: httpx inflates a whole network chunk at once, so a 40 KiB gzip bomb
-  became 40 MiB in memory before any cap could look at it);
-- at most ``per_host_concurrency`` requests per host and ``concurrency`` in all;
-- conditional GET with stored validators (304 is a normal answer);
-- 429/503 with a Retry-After within ``retry_after_max`` are retried after that wait;
-- robots.txt for article pages, cached per host for the fetcher's lifetime; an unreachable
-  robots.txt (5xx, 429, timeout) means "fetch nothing there" and fails the page with the
-  transient reason of the robots fetch, so the page is tried again in a later run;
-- environment proxies are ignored: a proxy would make the address check meaningless.
-"""
+"""The Fetcher: redirects, limits, timeouts, retries and robots.txt over a guarded client."""
 
 from __future__ import annotations
 
 import email.utils
 import logging
-import ssl
 import threading
 import time
 import zlib
@@ -30,10 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
 
-import certifi
-import httpcore
 import httpx
 
 from pipeline.addresses import AddressPolicy
@@ -51,6 +29,8 @@ from pipeline.errors import (
     TransientFetchError,
     UnsupportedContentError,
 )
+from pipeline.fetch.body import ACCEPT_ENCODING, BoundedDecoder, content_encoding
+from pipeline.fetch.transport import GuardedTransport
 from pipeline.records import Page, Validators
 from pipeline.robots import MAX_ROBOTS_BYTES, RobotsRules, rules_for_status
 from pipeline.settings import FetchSettings
@@ -74,93 +54,6 @@ _UNSUPPORTED_PREFIXES = (
     "application/octet-stream",
     "font/",
 )
-# We decode bodies ourselves (see _BoundedDecoder), so we only announce what it can decode.
-ACCEPT_ENCODING = "gzip, deflate"
-_DECODE_STEP = 64 * 1024  # most bytes one decompression step may produce
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the policy vetted, to the vetted address itself."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self._policy = policy
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        last: Exception | None = None
-        for address in self._policy.vetted_addresses(host, port):
-            try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None  # vetted_addresses never returns an empty list
-        raise last
-
-
-class _BoundedDecoder:
-    """Content-Encoding decoding that never inflates more than ``_DECODE_STEP`` bytes at once."""
-
-    def __init__(self, encoding: str) -> None:
-        self._identity = encoding == "identity"
-        self._deflate = encoding == "deflate"
-        self._started = False
-        wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._inflate = zlib.decompressobj(wbits)
-
-    def pieces(self, data: bytes) -> Iterator[bytes]:
-        """Decoded pieces of ``data``; raises zlib.error on a corrupt body."""
-        if self._identity:
-            yield data
-            return
-        try:
-            piece = self._inflate.decompress(data, _DECODE_STEP)
-        except zlib.error:
-            if not self._deflate or self._started:
-                raise
-            # "deflate" is sometimes sent as a raw stream without the zlib header (as httpx does).
-            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-            piece = self._inflate.decompress(data, _DECODE_STEP)
-        self._started = True
-        yield piece
-        while self._inflate.unconsumed_tail:
-            yield self._inflate.decompress(self._inflate.unconsumed_tail, _DECODE_STEP)
-
-    def rest(self) -> bytes:
-        """What the decoder still holds once the input has ended."""
-        return b"" if self._identity else self._inflate.flush()
-
-
-def _content_encoding(url: str, response: httpx.Response) -> str:
-    header = str(response.headers.get("Content-Encoding", ""))
-    codings = [c.strip().lower() for c in header.split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if not codings:
-        return "identity"
-    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
-        return codings[0]
-    raise UnsupportedContentError(
-        f"content encoding {', '.join(codings)[:100]}", url=url, status=response.status_code
-    )
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        # httpx 0.28 has no parameter for the network backend, so the pool it built is replaced
-        # by an identical one that uses ours. TLS still verifies the URL's host name (SNI).
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(policy),
-        )
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -198,7 +91,7 @@ class Fetcher:
             max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
         )
         self._client = httpx.Client(
-            transport=_GuardedTransport(self._policy, limits),
+            transport=GuardedTransport(self._policy, limits),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             follow_redirects=False,
             trust_env=False,
@@ -386,7 +279,7 @@ class Fetcher:
     def _read_capped(
         self, url: str, response: httpx.Response, cap: int, truncate: bool, deadline: float
     ) -> bytes:
-        decoder = _BoundedDecoder(_content_encoding(url, response))
+        decoder = BoundedDecoder(content_encoding(url, response))
         declared = response.headers.get("Content-Length", "")
         if not truncate and declared.isdigit() and int(declared) > cap:
             raise TooLargeError(f"Content-Length {declared} above cap of {cap} bytes", url=url)
