@@ -24,6 +24,8 @@ the class below; only systemic problems (bad configuration, unreachable database
     │   └── UnsupportedContentError  not HTML or not a feed (a PDF, an image ...)
     ├── FeedError                fetched bytes are not a usable feed (no entries)
     └── ExtractError             a page yields no main text
+        ├── ExtractTimeoutError  extraction ran past its time limit (hostile markup)
+        └── ExtractCrashError    the extraction worker died (worth retrying later)
 """
 
 from __future__ import annotations
@@ -156,9 +158,22 @@ class ExtractError(NewswatchError):
     reason = "no_text"
 
 
+class ExtractTimeoutError(ExtractError):
+    """Extraction of one page ran past its time limit."""
+
+    reason = "extract_timeout"
+
+
+class ExtractCrashError(ExtractError):
+    """The process extracting the page died (out of memory, killed, a crash in C code)."""
+
+    reason = "extract_crash"
+
+
 def _transient_reasons() -> frozenset[str]:
-    found = {TransientFetchError.reason}
-    stack: list[type[NewswatchError]] = [TransientFetchError]
+    roots: list[type[NewswatchError]] = [TransientFetchError, ExtractCrashError]
+    found = {root.reason for root in roots}
+    stack = list(roots)
     while stack:
         for sub in stack.pop().__subclasses__():
             found.add(sub.reason)
