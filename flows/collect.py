@@ -127,10 +127,13 @@ def _poll_all(
 def _entries_to_fetch(
     polls: Sequence[PollResult], fresh_urls: set[str], retries: Sequence[Entry]
 ) -> list[Entry]:
-    todo = [e for p in polls for e in p.entries if e.url in fresh_urls]
-    taken = {e.url for e in todo}
-    todo.extend(e for e in retries if e.url not in taken)
-    return todo
+    todo: dict[str, Entry] = {}
+    # Two feeds may announce the same URL in one run: it is registered once, fetched once.
+    for entry in (e for p in polls for e in p.entries if e.url in fresh_urls):
+        todo.setdefault(entry.url, entry)
+    for entry in retries:
+        todo.setdefault(entry.url, entry)
+    return list(todo.values())
 
 
 @flow(

@@ -15,7 +15,7 @@ from flows.newsroom import load_newsroom, render_site, sources_yaml
 from flows.report import print_summary
 from pipeline.errors import ConfigError
 from pipeline.settings import SEEDS_DIR, Settings, load_settings
-from pipeline.store.database import open_database
+from pipeline.store.database import display_url, open_database
 from pipeline.store.export import iter_articles
 
 NEWSROOM = SEEDS_DIR / "demo" / "newsroom.yaml"
@@ -90,7 +90,7 @@ def run_demo(
     print_summary(summary, out)
     out.print(_stored_table(settings, site.base_url))
     out.print(
-        f"Database: {settings.db_url}  ·  next: `newswatch export --format jsonl`, "
+        f"Database: {display_url(settings.db_url)}  ·  next: `newswatch export --format jsonl`, "
         "`newswatch collect` for the real feeds in seeds/sources.yaml",
         highlight=False,
     )

@@ -32,6 +32,7 @@ _ZONE_BY_LANG = {"ko": "Asia/Seoul", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo"}
 _TAGS = re.compile(r"<[A-Za-z/!?][^>]{0,2000}>")
 _SPACE = re.compile(r"\s+")
 _LANG_SEPARATOR = re.compile(r"[-_]")  # "ko-KR", and "zh_CN" as some CMSs write it
+_LANG_CODE = re.compile(r"[a-z]{2,8}")  # BCP 47 primary subtags
 _DATE_KEYS = ("published", "updated", "created")  # "issued"/"date" are aliases of these
 
 
@@ -46,8 +47,9 @@ class ParsedFeed:
 
 
 def primary_language(tag: str | None) -> str | None:
-    """``ko`` from ``ko-KR``, ``zh`` from ``zh_CN``; None for an empty tag."""
-    return _LANG_SEPARATOR.split(tag or "", maxsplit=1)[0].strip().lower() or None
+    """``ko`` from ``ko-KR``, ``zh`` from ``zh_CN``; None for an empty or malformed tag."""
+    primary = _LANG_SEPARATOR.split(tag or "", maxsplit=1)[0].strip().lower()
+    return primary if _LANG_CODE.fullmatch(primary) else None
 
 
 def source_zone(source: Source, feed_lang: str | None = None) -> tzinfo | None:
@@ -108,8 +110,12 @@ def _looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:512]
 
 
-def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
-    """Parse a fetched feed; raise FeedError when it has no entries."""
+def parse_feed(page: Page, source: Source, *, now: datetime, max_entries: int = 500) -> ParsedFeed:
+    """Parse a fetched feed; raise FeedError when it has no entries.
+
+    At most ``max_entries`` entries are kept, in feed order (newest first in practice): a hostile
+    or broken feed of a hundred thousand items must not turn into a day of fetching.
+    """
     headers = {"content-location": page.final_url}
     ctype = page.header("Content-Type")
     if ctype:
@@ -141,7 +147,11 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
     entries: list[Entry] = []
     seen: set[str] = set()
     skipped = 0
+    over_cap = 0
     for item in items:
+        if len(entries) >= max_entries:
+            over_cap += 1
+            continue
         link = _entry_link(item, page.final_url)
         url = normalize(link) if link else None
         if link is None or url is None:
@@ -164,5 +174,8 @@ def parse_feed(page: Page, source: Source, *, now: datetime) -> ParsedFeed:
         )
     if skipped:
         warnings.append(f"{skipped} entries without a usable link skipped")
+    if over_cap:
+        warnings.append(f"{over_cap} entries beyond max_entries={max_entries} skipped")
+        skipped += over_cap
     title = _field_text(parsed.get("feed") or {}, "title", 300)
     return ParsedFeed(tuple(entries), skipped, tuple(warnings), title)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.html
 from htmldate import find_date
@@ -125,9 +126,16 @@ def _canonical(final_url: str, head: dict[str, str]) -> str:
     for raw in (head.get("canonical"), head.get("meta:og:url")):
         if raw:
             candidate = normalize(resolve(raw, final_url))
-            if candidate and same_site(candidate, final_url):
+            if candidate and same_site(candidate, final_url) and not _is_home(candidate):
                 return candidate
     return normalize(final_url) or final_url
+
+
+def _is_home(url: str) -> bool:
+    # A CMS that names the home page as every article's canonical would otherwise make all
+    # its articles one (the first stored, the others "unchanged").
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
 
 
 def _site_name(name: str | None, final_url: str) -> str | None:

@@ -49,7 +49,7 @@ def _poll(fetcher: Fetcher, source: Source, validators: Validators, now: datetim
             source.name, PollStatus.NOT_MODIFIED, validators=validators, http_status=304
         )
     try:
-        parsed = parse_feed(page, source, now=now)
+        parsed = parse_feed(page, source, now=now, max_entries=fetcher.settings.max_entries)
     except FeedError as exc:
         log.warning("feed unusable source=%s url=%s detail=%s", source.name, source.url, exc)
         failure = Failure(Stage.POLL, source.name, source.url, exc.reason, str(exc), page.status)

@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 
+from db.models import URL_MAX
+
 _SCHEMES = ("http", "https")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
@@ -55,7 +57,9 @@ def normalize(url: str) -> str | None:
     path = _remove_dot_segments(_percent_case(parts.path or "/"))
     if len(path) > 1:
         path = path.rstrip("/") or "/"
-    return urlunsplit((scheme, netloc, path, _percent_case(parts.query), ""))
+    result = urlunsplit((scheme, netloc, path, _percent_case(parts.query), ""))
+    # Longer URLs do not fit the database's URL columns (and are not article addresses).
+    return result if len(result) <= URL_MAX else None
 
 
 def _percent_case(text: str) -> str:

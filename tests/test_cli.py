@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from db.models import ArticleRow, EntryRow
 from flows.loopback import LoopbackSite
+from flows.newsroom import article_path
 from pipeline.export import EXPORT_FIELDS
 from pipeline.store.database import open_database
 from tests.newsroom_fixture import build_newsroom, serve_newsroom
@@ -195,3 +196,50 @@ def test_demo_serves_the_bundled_newsroom_and_stores_it(tmp_path: Path, prefect_
     assert "EUC-KR" not in result.stderr
     export = [json.loads(line) for line in newswatch("export", home=tmp_path).stdout.splitlines()]
     assert {r["lang"] for r in export} == {"ko", "en", "zh"}
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("prefect_api")
+def test_database_lost_during_a_run_exits_3(
+    site: LoopbackSite, tmp_path: Path, pg_url: str, prefect_api: str
+) -> None:
+    import time
+
+    import psycopg
+
+    from flows.loopback import Route
+    from tests.conftest import PG_ADMIN_URL
+
+    assert newswatch("db", "upgrade", "--db", pg_url).returncode == 0
+    newsroom = build_newsroom()
+    sources = serve_newsroom(site, tmp_path, newsroom)
+    slow = article_path(newsroom.articles[0])
+    site.add(slow, Route(site.routes[slow].body, delay=4.0))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    environ.update(PREFECT_API_URL=prefect_api, PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "collect", "--sources", str(sources), "--db", pg_url],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+    def slow_hits() -> int:  # feed links carry tracking parameters
+        return sum(n for path, n in site.hits.items() if path.split("?")[0] == slow)
+
+    deadline = time.monotonic() + 60
+    while slow_hits() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slow_hits() == 1, "the run never reached its pages"
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 3, err[-2000:]
+    assert "database error" in err

@@ -89,6 +89,8 @@ def test_records_pass_through() -> None:
         ("canonical_other_site.html", "https://www.example.com/tech/chip-deal"),
         # A relative og:url is resolved against the final URL, tracking dropped.
         ("og_url_relative.html", "https://www.example.com/tech/chip-deal"),
+        # Some CMSs declare the home page as every article's canonical: ignored.
+        ("canonical_home.html", "https://www.example.com/tech/chip-deal"),
         # Nothing declared: the normalized final URL.
         ("lang_en.html", "https://www.example.com/tech/chip-deal"),
     ],

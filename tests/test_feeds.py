@@ -549,3 +549,22 @@ def test_poll_sources_returns_one_result_per_source_in_order(site: LoopbackSite)
         ("empty", PollStatus.FAILED),
         ("rss10", PollStatus.OK),
     ]
+
+
+def test_entries_beyond_the_cap_are_skipped_and_counted() -> None:
+    items = "".join(
+        f"<item><title>n{i}</title><link>http://cap.test/{i}</link></item>" for i in range(30)
+    )
+    body = f"<rss version='2.0'><channel><title>c</title>{items}</channel></rss>".encode()
+    page = Page(
+        "http://cap.test/rss",
+        "http://cap.test/rss",
+        200,
+        (("Content-Type", "application/rss+xml"),),
+        body,
+        NOW,
+    )
+    parsed = parse_feed(page, Source("cap", "http://cap.test/rss"), now=NOW, max_entries=10)
+    assert [e.title for e in parsed.entries] == [f"n{i}" for i in range(10)]
+    assert parsed.skipped == 20
+    assert any("max_entries=10" in w for w in parsed.warnings)

@@ -876,3 +876,16 @@ def test_robots_on_a_blocked_host_reports_the_address(canary: LoopbackSite) -> N
         error = fetch_error(lambda: fetcher.fetch_page(canary.url("/latest/meta-data/")))
     assert error.reason == "blocked_address"
     assert canary.total_hits() == 0
+
+
+def test_robots_of_a_redirect_target_is_honoured(site: LoopbackSite) -> None:
+    with LoopbackSite() as outlet:
+        outlet.add(
+            "/robots.txt", Route(b"User-agent: *\nDisallow: /secret\n", content_type="text/plain")
+        )
+        outlet.add("/secret", Route(b"<p>not for crawlers</p>"))
+        site.add("/go", Route(status=302, headers=(("Location", outlet.url("/secret")),)))
+        with Fetcher(settings_for(site, outlet)) as fetcher, pytest.raises(FetchError) as caught:
+            fetcher.fetch_page(site.url("/go"))
+        assert caught.value.reason == "robots"
+        assert outlet.hits["/secret"] == 0 and outlet.hits["/robots.txt"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -201,3 +202,46 @@ def test_concurrent_writers_store_no_duplicates(pg_url: str) -> None:
         assert _count(database, EntryRow) == 60
     finally:
         database.dispose()
+
+
+def test_hostile_values_are_cleaned_not_fatal(database: Database) -> None:
+    """NUL characters and oversized values from a feed or page must not abort a batch."""
+    ids = {k: v.id for k, v in sync_sources(database, SOURCES, NOW).items()}
+    run = start_run(database, NOW)
+    dirty = Entry(
+        source="alpha",
+        url="http://alpha.test/nul",
+        link="http://alpha.test/nul",
+        title="bad\x00title",
+        summary="sum\x00mary",
+        lang="x" * 40,
+    )
+    long_canonical = _entry(7)
+    inserted = register_entries(database, [dirty, long_canonical], ids, NOW)
+    assert inserted == {dirty.url, long_canonical.url}
+    article = replace(_article(dirty), text="body\x00text", title="t\x00")
+    too_long = _article(long_canonical, "http://alpha.test/" + "a" * 3000)
+    counts = save_outcomes(
+        database,
+        [PageOutcome(dirty, article=article), PageOutcome(long_canonical, article=too_long)],
+        ids,
+        run,
+        3,
+        NOW,
+    )
+    assert sum(counts.new.values()) == 1 and sum(counts.failed.values()) == 1
+    [row] = list(iter_articles(database))
+    assert "\x00" not in row["text"] and row["text"] == "bodytext"
+    with database.connect() as conn:
+        reasons = list(conn.execute(select(FailureRow.reason)).scalars())
+    assert reasons == ["url_too_long"]
+    record_polls(
+        database,
+        [
+            PollResult(
+                "alpha", PollStatus.OK, validators=Validators('"' + "e" * 900 + '"', "x" * 300)
+            )
+        ],
+        NOW,
+    )
+    assert sync_sources(database, SOURCES, NOW)["alpha"].validators == Validators()

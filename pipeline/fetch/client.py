@@ -137,10 +137,8 @@ class Fetcher:
         return self.get(url, headers=headers)
 
     def fetch_page(self, url: str, *, check_robots: bool = True) -> Page:
-        """GET an article page, honouring robots.txt unless told not to."""
-        if check_robots:
-            self._check_robots(url)
-        return self.get(url, headers={"Accept": PAGE_ACCEPT}, page=True)
+        """GET an article page, honouring robots.txt (of every redirect hop) unless told not to."""
+        return self.get(url, headers={"Accept": PAGE_ACCEPT}, page=True, robots=check_robots)
 
     def get(
         self,
@@ -150,8 +148,12 @@ class Fetcher:
         page: bool = False,
         max_bytes: int | None = None,
         truncate: bool = False,
+        robots: bool = False,
     ) -> Page:
         """GET ``url`` with redirects, retries on 429/503 and every guard; raise FetchError.
+
+        With ``robots``, each hop's robots.txt must allow it: a redirect from an aggregator
+        to an outlet is subject to the outlet's rules.
 
         A body above ``max_bytes`` (default ``max_page_bytes``) raises TooLargeError, or with
         ``truncate`` ends the download and keeps the first ``max_bytes`` bytes.
@@ -159,7 +161,7 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                return self._get_once(url, headers or {}, page, max_bytes, truncate)
+                return self._get_once(url, headers or {}, page, max_bytes, truncate, robots)
             except _RetryAfter as wait:
                 attempt += 1
                 if attempt > self.settings.max_retries:
@@ -174,7 +176,13 @@ class Fetcher:
                 self._sleep(wait.seconds)
 
     def _get_once(
-        self, url: str, headers: dict[str, str], page: bool, max_bytes: int | None, truncate: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        page: bool,
+        max_bytes: int | None,
+        truncate: bool,
+        robots: bool,
     ) -> Page:
         settings = self.settings
         deadline = time.monotonic() + settings.timeout
@@ -188,6 +196,8 @@ class Fetcher:
             if current in visited:
                 raise TooManyRedirectsError(f"redirect loop at {current}", url=url)
             visited.add(current)
+            if robots:
+                self._check_robots(current)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise FetchTimeoutError(

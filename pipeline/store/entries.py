@@ -12,8 +12,9 @@ from sqlalchemy import Connection, Table, bindparam, case, or_, select, update
 
 from db.models import ArticleRow, EntryRow, FailureRow, SourceRow
 from pipeline.errors import is_transient
-from pipeline.records import Entry, Failure, PageOutcome
+from pipeline.records import Entry, Failure, PageOutcome, Stage
 from pipeline.store.database import Database, insert
+from pipeline.store.values import URL_MAX, bounded, clean
 
 _CHUNK = 500
 # An entry another run registered but never finished (it crashed) is taken over after this.
@@ -44,12 +45,12 @@ def register_entries(
     rows = [
         {
             "url": e.url,
-            "link": e.link,
+            "link": clean(e.link),
             "source_id": source_ids[e.source],
-            "title": e.title,
-            "summary": e.summary,
+            "title": clean(e.title),
+            "summary": clean(e.summary),
             "published_at": e.published_at,
-            "lang": e.lang,
+            "lang": bounded(e.lang, 16),
             "robots": e.robots,
             "state": "pending",
             "attempts": 0,
@@ -57,10 +58,11 @@ def register_entries(
             "updated_at": now,
         }
         for e in entries
+        if bounded(e.url, URL_MAX) == e.url
     ]
     stmt = insert(db, table).on_conflict_do_nothing(index_elements=["url"]).returning(table.c.url)
     inserted: set[str] = set()
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         for start in range(0, len(rows), _CHUNK):
             inserted.update(conn.execute(stmt, rows[start : start + _CHUNK]).scalars())
     return inserted
@@ -96,7 +98,7 @@ def retry_entries(
         .order_by(EntryRow.id)
         .limit(limit)
     )
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         return [
             Entry(
                 source=r.name,
@@ -121,11 +123,12 @@ def save_outcomes(
     now: datetime,
 ) -> SavedCounts:
     """Store articles (one per canonical URL) and failures, and settle their entries."""
+    outcomes = [_storable(outcome) for outcome in outcomes]
     counts = SavedCounts()
     articles = [o for o in outcomes if o.article is not None]
     failures = [o for o in outcomes if o.failure is not None]
     entries = cast(Table, EntryRow.__table__)
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         ids: dict[str, int] = {}
         if articles:
             table = ArticleRow.__table__
@@ -141,14 +144,14 @@ def save_outcomes(
                         "final_url": a.final_url,
                         "source_id": source_ids[a.source],
                         "run_id": run_id,
-                        "title": a.title,
-                        "text": a.text,
-                        "lang": a.lang,
+                        "title": clean(a.title),
+                        "text": clean(a.text),
+                        "lang": bounded(a.lang, 16),
                         "published_at": a.published_at,
                         "fetched_at": a.fetched_at,
-                        "author": a.author,
-                        "site_name": a.site_name,
-                        "description": a.description,
+                        "author": clean(a.author),
+                        "site_name": clean(a.site_name),
+                        "description": clean(a.description),
                         "fingerprint": a.fingerprint,
                     },
                 )
@@ -196,7 +199,8 @@ def save_outcomes(
         if failures:
             conn.execute(
                 update(entries)
-                .where(entries.c.url == bindparam("b_url"))
+                # An entry stored under another outcome of the same URL stays stored.
+                .where(entries.c.url == bindparam("b_url"), entries.c.state != "stored")
                 .values(
                     attempts=entries.c.attempts + 1,
                     last_reason=bindparam("b_reason"),
@@ -227,6 +231,21 @@ def save_outcomes(
     return counts
 
 
+def _storable(outcome: PageOutcome) -> PageOutcome:
+    """The outcome, or a failure when its article cannot be stored as it is."""
+    article = outcome.article
+    if article is None or len(article.canonical_url) <= URL_MAX:
+        return outcome
+    failure = Failure(
+        Stage.STORE,
+        article.source,
+        outcome.entry.link,
+        "url_too_long",
+        f"canonical URL of {len(article.canonical_url)} characters",
+    )
+    return PageOutcome(outcome.entry, failure=failure)
+
+
 def record_failures(
     db: Database,
     failures: Sequence[Failure],
@@ -245,7 +264,7 @@ def record_failures(
             "source": f.source,
             "url": f.url[:4000],
             "reason": f.reason,
-            "detail": f.detail[:2000],
+            "detail": clean(f.detail[:2000]),
             "status": f.status,
             "at": now,
         }
@@ -255,5 +274,5 @@ def record_failures(
     if conn is not None:
         conn.execute(stmt, rows)
         return
-    with db.engine.begin() as own:
+    with db.begin() as own:
         own.execute(stmt, rows)

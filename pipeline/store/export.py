@@ -35,7 +35,7 @@ def iter_articles(
     )
     if since is not None:
         query = query.where(when >= since)
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         result = conn.execution_options(yield_per=batch).execute(query)
         for row in result:
             yield dict(row._mapping)

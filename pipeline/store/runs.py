@@ -23,7 +23,7 @@ def start_run(
 ) -> int:
     """Insert a run row in state ``running`` and return its id."""
     table = RunRow.__table__
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         run_id = conn.execute(
             insert(db, table)
             .values(
@@ -75,7 +75,7 @@ def finish_run(db: Database, summary: RunSummary, status: str = "completed") -> 
     """Close a run with its totals and summary."""
     data = summary_json(summary)
     data["failures"] = data["failures"][:200]  # the failures table has them all
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             update(RunRow)
             .where(RunRow.id == summary.run_id)
@@ -95,7 +95,7 @@ def finish_run(db: Database, summary: RunSummary, status: str = "completed") -> 
 
 def fail_run(db: Database, run_id: int, now: datetime, error: str) -> None:
     """Mark a run that stopped on a systemic error."""
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             update(RunRow)
             .where(RunRow.id == run_id)
@@ -105,7 +105,7 @@ def fail_run(db: Database, run_id: int, now: datetime, error: str) -> None:
 
 def counts(db: Database) -> dict[str, int]:
     """Row counts for ``newswatch info``."""
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         return {
             name: int(conn.scalar(select(func.count()).select_from(model)) or 0)
             for name, model in (
@@ -120,7 +120,7 @@ def counts(db: Database) -> dict[str, int]:
 
 def last_run(db: Database) -> dict[str, Any] | None:
     """The latest run as a dict, or None."""
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         row = conn.execute(
             select(
                 RunRow.id,

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from db.models import SourceRow
 from pipeline.records import PollResult, PollStatus, Source, Validators
 from pipeline.store.database import Database, insert
+from pipeline.store.values import bounded, clean
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class SourceHealth:
 def sync_sources(db: Database, sources: Sequence[Source], now: datetime) -> dict[str, SourceState]:
     """Insert new sources, update changed ones, and return their state by name."""
     table = SourceRow.__table__
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         if sources:
             conn.execute(
                 insert(db, table).on_conflict_do_nothing(index_elements=["name"]),
@@ -97,7 +98,7 @@ def sync_sources(db: Database, sources: Sequence[Source], now: datetime) -> dict
 
 def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> None:
     """Store each source's new validators and health after its entries were dealt with."""
-    with db.engine.begin() as conn:
+    with db.begin() as conn:
         for poll in polls:
             where = SourceRow.name == poll.source
             if poll.status is PollStatus.FAILED:
@@ -110,7 +111,7 @@ def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> No
                         last_polled_at=now,
                         last_status=poll.http_status,
                         consecutive_failures=SourceRow.consecutive_failures + 1,
-                        last_error=f"{reason}: {detail}"[:2000],
+                        last_error=clean(f"{reason}: {detail}"[:2000]),
                     )
                 )
                 continue
@@ -123,14 +124,16 @@ def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> No
             }
             if poll.status is PollStatus.OK:
                 values.update(
-                    etag=poll.validators.etag, last_modified=poll.validators.last_modified
+                    # Validators too long for their columns are dropped: no conditional GET then.
+                    etag=bounded(poll.validators.etag, 500),
+                    last_modified=bounded(poll.validators.last_modified, 100),
                 )
             conn.execute(update(SourceRow).where(where).values(**values))
 
 
 def source_health(db: Database) -> list[SourceHealth]:
     """All sources with their health, by name."""
-    with db.engine.connect() as conn:
+    with db.connect() as conn:
         rows = conn.execute(
             select(
                 SourceRow.name,
