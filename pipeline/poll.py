@@ -81,19 +81,24 @@ def poll_sources(
     validators: Mapping[str, Validators],
     settings: FetchSettings,
     now: datetime,
+    *,
+    fetcher: Fetcher | None = None,
 ) -> list[PollResult]:
     """Poll sources that share a host, at most ``per_host_concurrency`` at a time."""
-    with (
-        Fetcher(settings) as fetcher,
-        ThreadPoolExecutor(
+    own = fetcher is None
+    client = fetcher or Fetcher(settings)
+    try:
+        with ThreadPoolExecutor(
             max_workers=min(settings.per_host_concurrency, max(1, len(sources))),
             thread_name_prefix="poll",
-        ) as pool,
-    ):
-        futures = [
-            pool.submit(
-                poll_source, fetcher, source, validators.get(source.name, Validators()), now
-            )
-            for source in sources
-        ]
-        return [future.result() for future in futures]
+        ) as pool:
+            futures = [
+                pool.submit(
+                    poll_source, client, source, validators.get(source.name, Validators()), now
+                )
+                for source in sources
+            ]
+            return [future.result() for future in futures]
+    finally:
+        if own:
+            client.close()
