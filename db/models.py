@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from db.limits import ETAG_MAX, LANG_MAX, LAST_MODIFIED_MAX, URL_MAX
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -32,8 +34,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-URL_MAX = 2048
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -74,10 +74,10 @@ class SourceRow(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     url: Mapped[str] = mapped_column(String(URL_MAX))
     kind: Mapped[str] = mapped_column(String(20), default="feed")
-    lang: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(LANG_MAX))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(ETAG_MAX))
+    last_modified: Mapped[str | None] = mapped_column(String(LAST_MODIFIED_MAX))
     last_polled_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_status: Mapped[int | None] = mapped_column(Integer)
@@ -120,7 +120,7 @@ class EntryRow(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None]
-    lang: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(LANG_MAX))
     robots: Mapped[bool] = mapped_column(default=True)
     # pending: to fetch; stored: article_id set; failed: given up (permanent or out of attempts)
     state: Mapped[str] = mapped_column(String(16), default="pending")
@@ -150,7 +150,7 @@ class ArticleRow(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text)
-    lang: Mapped[str | None] = mapped_column(String(16))
+    lang: Mapped[str | None] = mapped_column(String(LANG_MAX))
     published_at: Mapped[datetime | None]
     fetched_at: Mapped[datetime]
     author: Mapped[str | None] = mapped_column(Text)
@@ -166,7 +166,7 @@ class FailureRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    stage: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(LANG_MAX))
     source: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(40))

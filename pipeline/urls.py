@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 
-from db.models import URL_MAX
+from db.limits import URL_MAX
 
 _SCHEMES = ("http", "https")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")

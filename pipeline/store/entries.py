@@ -10,11 +10,12 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, bindparam, case, or_, select, update
 
+from db.limits import LANG_MAX, URL_MAX
 from db.models import ArticleRow, EntryRow, FailureRow, SourceRow
 from pipeline.errors import is_transient
 from pipeline.records import Entry, Failure, PageOutcome, Stage
 from pipeline.store.database import Database, insert
-from pipeline.store.values import URL_MAX, bounded, clean
+from pipeline.store.values import bounded, clean
 
 _CHUNK = 500
 # An entry another run registered but never finished (it crashed) is taken over after this.
@@ -50,7 +51,7 @@ def register_entries(
             "title": clean(e.title),
             "summary": clean(e.summary),
             "published_at": e.published_at,
-            "lang": bounded(e.lang, 16),
+            "lang": bounded(e.lang, LANG_MAX),
             "robots": e.robots,
             "state": "pending",
             "attempts": 0,
@@ -146,7 +147,7 @@ def save_outcomes(
                         "run_id": run_id,
                         "title": clean(a.title),
                         "text": clean(a.text),
-                        "lang": bounded(a.lang, 16),
+                        "lang": bounded(a.lang, LANG_MAX),
                         "published_at": a.published_at,
                         "fetched_at": a.fetched_at,
                         "author": clean(a.author),

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from db.limits import ETAG_MAX, LAST_MODIFIED_MAX
 from db.models import SourceRow
 from pipeline.records import PollResult, PollStatus, Source, Validators
 from pipeline.store.database import Database, insert
@@ -125,8 +126,8 @@ def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> No
             if poll.status is PollStatus.OK:
                 values.update(
                     # Validators too long for their columns are dropped: no conditional GET then.
-                    etag=bounded(poll.validators.etag, 500),
-                    last_modified=bounded(poll.validators.last_modified, 100),
+                    etag=bounded(poll.validators.etag, ETAG_MAX),
+                    last_modified=bounded(poll.validators.last_modified, LAST_MODIFIED_MAX),
                 )
             conn.execute(update(SourceRow).where(where).values(**values))
 

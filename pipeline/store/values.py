@@ -6,10 +6,6 @@ abort a whole batch, so they are cleaned or dropped here rather than trusted to 
 
 from __future__ import annotations
 
-from db.models import URL_MAX
-
-__all__ = ["URL_MAX", "bounded", "clean"]
-
 
 def clean(value: str | None) -> str | None:
     """Text without NUL characters (None stays None)."""
