@@ -166,7 +166,7 @@ class FailureRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    stage: Mapped[str] = mapped_column(String(LANG_MAX))
+    stage: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(40))
