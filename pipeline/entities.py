@@ -1,0 +1,214 @@
+"""Entities: companies and AI models found in text through the alias table ``seeds/entities.yaml``.
+
+DeepSeek = 딥시크 = 深度求索: every alias resolves to one canonical name, so articles in
+different languages share entities. Matching is one pass of a trie-shaped regular expression
+over the text (fast with hundreds of aliases), with word rules per script checked on each hit:
+Latin aliases are whole words; Korean aliases start a word, and the short ones must be followed
+by a particle or a non-Hangul character (메타가 is Meta, 메타버스 is not); Chinese aliases match
+anywhere. ``short`` aliases ("R1") count only when the entity's company is named too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.errors import ConfigError
+from pipeline.seedfile import Location, parse_yaml, read_text, validate
+
+Kind = Literal["company", "model", "product", "org"]
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]")
+# Particles (and copulas) that may follow a Korean name; their first syllable is enough.
+_PARTICLE_STARTS = frozenset("은는이가을를의와과도로에만께까부보처라랑며나요")
+_SEPARATORS = re.compile(r"[\s\-_‐‑–—·]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A canonical entity."""
+
+    name: str
+    kind: str
+    company: str | None = None
+
+
+class _EntityModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: Kind
+    company: str | None = None
+    aliases: list[str] = Field(min_length=1)
+    short: list[str] = []
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    entities: list[_EntityModel]
+
+
+def _model_at(location: Location) -> type[BaseModel] | None:
+    if location == ():
+        return _FileModel
+    if len(location) == 2 and location[0] == "entities":
+        return _EntityModel
+    return None
+
+
+def _key(alias: str) -> str:
+    """The form an alias is matched in: NFKC, separators folded to one space."""
+    return _SEPARATORS.sub(" ", unicodedata.normalize("NFKC", alias)).strip()
+
+
+def _case_sensitive(alias: str) -> bool:
+    # "Meta", "Apple", "Grok": plain short words are names only when capitalized as written.
+    plain = alias.isalpha() and alias[:1].isupper() and alias[1:].islower()
+    return plain and len(alias) <= 6
+
+
+@dataclass(frozen=True, slots=True)
+class _Alias:
+    entity: Entity
+    weak: bool
+    case_sensitive: bool
+    form: str
+
+
+def _compact(form: str) -> str:
+    return form.casefold().replace(" ", "")
+
+
+class EntityTable:
+    """Compiled alias table; :meth:`find` returns canonical entities with mention counts."""
+
+    def __init__(self, entities: list[tuple[Entity, list[str], list[str]]]) -> None:
+        self.entities = {entity.name: entity for entity, _, _ in entities}
+        self._aliases: dict[str, list[_Alias]] = {}
+        forms: set[str] = set()
+        for entity, strong, weak in entities:
+            for alias, is_weak in [(a, False) for a in strong] + [(a, True) for a in weak]:
+                form = _key(alias)
+                # Written with or without its spaces: "DeepSeek R1" and "DeepSeekR1".
+                forms.update({form.casefold(), _compact(form)})
+                known = self._aliases.setdefault(_compact(form), [])
+                new = _Alias(entity, is_weak, _case_sensitive(form), form.replace(" ", ""))
+                # "DeepSeek-R1" and "DeepSeek R1" are one alias; a case-insensitive spelling
+                # ("LLaMA") makes the entity match in any case.
+                same = [a for a in known if a.entity == entity and a.weak == is_weak]
+                if not same:
+                    known.append(new)
+                elif same[0].case_sensitive and not new.case_sensitive:
+                    known[known.index(same[0])] = new
+        self._pattern = re.compile(_trie_pattern(sorted(forms)), re.IGNORECASE)
+
+    def find(self, text: str) -> Counter[str]:
+        """Canonical entity names mentioned in ``text``, with how often."""
+        norm = _SEPARATORS.sub(" ", unicodedata.normalize("NFKC", text))
+        strong: Counter[str] = Counter()
+        weak: Counter[str] = Counter()
+        for match in self._pattern.finditer(norm):
+            hit = match.group(0)
+            if not _fits(norm, match.start(), match.end(), hit):
+                continue
+            for alias in self._aliases.get(_compact(hit), ()):
+                if alias.case_sensitive and hit.replace(" ", "") != alias.form:
+                    continue
+                (weak if alias.weak else strong)[alias.entity.name] += 1
+        # A short name ("X1") counts when its company, or another of its products, is named.
+        makers = {self.entities[name].company for name in strong} | set(strong)
+        for name, count in weak.items():
+            if self.entities[name].company in makers:
+                strong[name] += count
+        return strong
+
+    def with_makers(self, names: Counter[str] | set[str]) -> set[str]:
+        """The names plus the companies that make them (ERNIE X1 implies Baidu)."""
+        found = set(names)
+        for name in names:
+            entity = self.entities.get(name)
+            if entity is not None and entity.company:
+                found.add(entity.company)
+        return found
+
+
+def _fits(text: str, start: int, end: int, hit: str) -> bool:
+    """Word rules of the script the alias starts and ends with."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if _LATIN_WORD.match(hit[0]) and _LATIN_WORD.match(before):
+        return False
+    if _LATIN_WORD.match(hit[-1]) and _LATIN_WORD.match(after):
+        return False
+    if _HANGUL.match(hit[0]) and _HANGUL.match(before):
+        return False
+    if _HANGUL.match(hit[-1]) and _HANGUL.match(after):
+        syllables = len(_HANGUL.findall(hit))
+        return syllables > 2 or after in _PARTICLE_STARTS
+    return True
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """One regular expression for all ``words``, shaped as a prefix trie (longest match first).
+
+    Branches of a node start with different characters, so at most one can go on; a word that
+    ends where a longer one goes on is an optional (greedy) tail: the longest word wins.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + render(node[char]) for char in sorted(c for c in node if c)]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return render(trie)
+
+
+def parse_entities(text: str, file: str) -> EntityTable:
+    """Parse the text of an entity file; ``file`` is used in error messages."""
+    data, lines = parse_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping with 'entities'", path=file, line=1)
+    model = validate(_FileModel, data, lines, file, _model_at)
+    names: dict[str, int] = {}
+    for index, item in enumerate(model.entities):
+        line = lines.of(("entities", index)) or 0
+        if item.name in names:
+            raise ConfigError(
+                f"duplicate entity {item.name!r} (first on line {names[item.name]})",
+                path=file,
+                line=line,
+            )
+        names[item.name] = line
+    for index, item in enumerate(model.entities):
+        if item.company is not None and item.company not in names:
+            raise ConfigError(
+                f"entities.{index}.company: unknown entity {item.company!r}",
+                path=file,
+                line=lines.of(("entities", index, "company")),
+            )
+    return EntityTable(
+        [
+            (Entity(item.name, item.kind, item.company), item.aliases, item.short)
+            for item in model.entities
+        ]
+    )
+
+
+def load_entities(path: str | os.PathLike[str]) -> EntityTable:
+    """Read and validate an entity file."""
+    return parse_entities(read_text(path, "entity file"), str(path))

@@ -1,0 +1,93 @@
+"""MinHash sketches of article text, and the LSH band keys that find near-duplicates.
+
+Shingles are runs of ``SHINGLE`` characters of the text after NFKC, casefolding and removal of
+whitespace and punctuation: no tokenizer, so Korean and Chinese work as English does. A sketch
+is ``PERMUTATIONS`` minimum hash values (universal hashing of 32-bit shingle hashes modulo a
+Mersenne prime, vectorized with NumPy). LSH cuts a sketch into ``BANDS`` bands of ``ROWS`` values;
+two articles sharing a band become candidates, with probability 1 - (1 - J^ROWS)^BANDS for
+Jaccard similarity J: 0.99 at J = 0.6, 0.87 at J = 0.5, 0.23 at J = 0.3 (verified afterwards on
+the whole sketch). Band keys are 63-bit integers, stored in an indexed table, so a lookup costs
+the same at a thousand or a million articles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+SHINGLE = 5
+PERMUTATIONS = 128
+BANDS = 32
+ROWS = PERMUTATIONS // BANDS
+_PRIME = (1 << 61) - 1
+_MAX32 = (1 << 32) - 1
+# Fixed seed: sketches are stored, so the permutations must never change between runs.
+_rng = np.random.default_rng(20250325)
+# a, b and x below 2^32 keep a * x + b below 2^64: no uint64 overflow before the modulo.
+_A = _rng.integers(1, _MAX32, size=PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, _MAX32, size=PERMUTATIONS, dtype=np.uint64)
+del _rng
+
+Sketch = npt.NDArray[np.uint32]
+
+
+def normalize_text(text: str) -> str:
+    """Text reduced to its letters and digits: NFKC, casefolded, no spaces or punctuation."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def shingle_hashes(text: str) -> npt.NDArray[np.uint64]:
+    """32-bit hashes of the distinct character shingles of ``text``."""
+    norm = normalize_text(text)
+    if len(norm) <= SHINGLE:
+        grams = {norm} if norm else set()
+    else:
+        grams = {norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
+    return np.fromiter(
+        (zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64, count=len(grams)
+    )
+
+
+def sketch(text: str) -> Sketch:
+    """The MinHash sketch of ``text`` (all maxima for an empty text)."""
+    hashes = shingle_hashes(text)
+    if hashes.size == 0:
+        return np.full(PERMUTATIONS, _MAX32, dtype=np.uint32)
+    values = (_A[:, None] * hashes[None, :] + _B[:, None]) % np.uint64(_PRIME)
+    result: Sketch = (values.min(axis=1) & np.uint64(_MAX32)).astype(np.uint32)
+    return result
+
+
+def to_bytes(value: Sketch) -> bytes:
+    """Sketch as stored in the database."""
+    return value.astype("<u4").tobytes()
+
+
+def from_bytes(data: bytes) -> Sketch:
+    """Sketch read back from the database."""
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def similarity(first: Sketch, second: Sketch) -> float:
+    """Estimated Jaccard similarity of the two texts' shingle sets."""
+    return float(np.count_nonzero(first == second)) / PERMUTATIONS
+
+
+def band_keys(value: Sketch) -> list[int]:
+    """One signed 63-bit key per band (band number included, so bands never collide)."""
+    raw = to_bytes(value)
+    width = ROWS * 4
+    keys = []
+    for band in range(BANDS):
+        digest = hashlib.blake2b(
+            raw[band * width : (band + 1) * width],
+            digest_size=8,
+            person=band.to_bytes(2, "little") + b"nw",
+        ).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True) >> 1)
+    return keys
