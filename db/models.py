@@ -13,11 +13,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -157,6 +160,72 @@ class ArticleRow(Base):
     site_name: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # Deduplication: a copy points at the earliest published copy (the original).
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    copy_method: Mapped[str | None] = mapped_column(String(16))  # exact | near
+    copy_similarity: Mapped[float | None] = mapped_column(Float)
+    # Clustering: the story this article reports, and why it joined it.
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+    story_score: Mapped[float | None] = mapped_column(Float)
+    story_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    clustered_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class StoryRow(Base):
+    """A story: the articles that report one real-world happening. Its id is the id of the
+    article that opened it, so re-clustering the same articles gives the same ids."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(LANG_MAX))
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+    langs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class StoryKeyRow(Base):
+    """What a story is about (entities, amounts, codes), indexed to find candidate stories."""
+
+    __tablename__ = "story_keys"
+    __table_args__ = (Index("ix_story_keys_kind_value", "kind", "value"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(12), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class SketchRow(Base):
+    """The MinHash sketch of an article's text."""
+
+    __tablename__ = "article_sketches"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BandRow(Base):
+    """LSH band keys of a sketch: articles sharing a key are near-duplicate candidates."""
+
+    __tablename__ = "article_bands"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class FailureRow(Base):

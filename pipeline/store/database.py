@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
@@ -42,6 +42,19 @@ class Database:
             yield connection
 
     @contextmanager
+    def begin_exclusive(self, name: str) -> Iterator[Connection]:
+        """A transaction that runs alone among those using the same ``name``, across processes
+        (a PostgreSQL advisory lock; SQLite's write lock, taken at BEGIN)."""
+        with self._translated(), self.engine.connect() as plain:
+            connection = plain.execution_options(immediate=self.dialect == "sqlite")
+            with connection.begin():
+                if self.dialect == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name}
+                    )
+                yield connection
+
+    @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reading; database errors come out as DatabaseError."""
         with self._translated(), self.engine.connect() as connection:
@@ -58,6 +71,9 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit transactions are switched off; _sqlite_begin starts ours, so
+    # that a transaction can take the write lock up front (BEGIN IMMEDIATE) when it must.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers (export, queries) work while a collect writes.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -75,6 +91,11 @@ def display_url(url: str) -> str:
         return "<invalid database URL>"
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get("immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def create(url: str) -> Engine:
     """Build an engine for ``url`` (SQLite files get their folder and pragmas)."""
     try:
@@ -87,6 +108,7 @@ def create(url: str) -> Engine:
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
     except (NoSuchModuleError, ImportError) as exc:
