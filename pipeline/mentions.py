@@ -1,0 +1,106 @@
+"""Numbers that identify a happening across languages: amounts, percentages, model codes.
+
+"$500 billion", "5000억 달러" and "5000亿美元" all become the key ``amt:5e11``; "50%",
+"50 percent" and "50퍼센트" become ``pct:50``; "R1", "X1", "4.5", "QwQ-32B" become ``code:`` keys.
+Stories use them as evidence that two articles in different languages report the same event.
+Vague amounts ("수십억달러", "billions") are not keys: they identify nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
+_EN_SCALE = {
+    "thousand": 1e3,
+    "k": 1e3,
+    "million": 1e6,
+    "mn": 1e6,
+    "m": 1e6,
+    "mln": 1e6,
+    "billion": 1e9,
+    "bn": 1e9,
+    "b": 1e9,
+    "trillion": 1e12,
+    "tn": 1e12,
+    "t": 1e12,
+}
+_CJK_SCALE = {
+    "만": 1e4,
+    "억": 1e8,
+    "조": 1e12,
+    "万": 1e4,
+    "亿": 1e8,
+    "億": 1e8,
+    "萬": 1e4,
+    "千": 1e3,
+    "百": 1e2,
+}
+# Scale words anywhere; one-letter scales only after a currency sign ("32B" is a model size).
+_EN_AMOUNT = re.compile(
+    rf"(?:(?<=[$€£¥₩])\s?|(?<![\w.\-])){_NUMBER}\s*"
+    r"(thousand|million|billion|trillion|mln|bn|mn|tn)\b"
+    rf"|(?<=[$€£¥₩]){_NUMBER}\s?([kmbt])\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    rf"[$€£¥₩]\s?{_NUMBER}(?!\s*(?:thousand|million|billion|trillion|[kmbt]\b))", re.IGNORECASE
+)
+# 1조 2000억, 3800亿, 5000억달러, 2万亿: a number with one or more CJK scale characters.
+_CJK_AMOUNT = re.compile(rf"{_NUMBER}\s*((?:[만억조万亿億萬千百])+)(?:\s*(\d+)\s*([만억万亿]))?")
+_PERCENT = re.compile(rf"{_NUMBER}\s*(?:%|％|percent\b|per cent\b|퍼센트|프로\b)", re.IGNORECASE)
+_CODE = re.compile(
+    r"(?<![A-Za-z0-9.])([A-Za-z]{0,8}-?\d+(?:\.\d+)?[A-Za-z]{0,6}"
+    r"(?:-[A-Za-z0-9]{1,8})?)(?![A-Za-z0-9])"
+)
+# Not codes: ordinals, units, times, and amounts already read above ("1.2bn").
+_NOT_CODE = re.compile(
+    r"^\d+(?:\.\d+)?(st|nd|rd|th|s|h|m|am|pm|kg|km|g|k|b|bn|mn|mln|tn|t|x|pct)$", re.IGNORECASE
+)
+
+
+def _value(whole: str, fraction: str | None) -> float:
+    return float(whole.replace(",", "") + ("." + fraction if fraction else ""))
+
+
+def _amount_key(value: float) -> str | None:
+    if value < 1e4:  # small sums (a price per token, a phone) say little about which event
+        return None
+    return "amt:" + f"{value:.1e}".replace("e+", "e")  # two significant digits
+
+
+def mention_keys(text: str) -> set[str]:
+    """Amount, percentage and code keys found in ``text``."""
+    norm = unicodedata.normalize("NFKC", text)
+    keys: set[str] = set()
+    for match in _EN_AMOUNT.finditer(norm):
+        whole, fraction, scale = (match[1], match[2], match[3]) if match[1] else match.groups()[3:]
+        key = _amount_key(_value(whole, fraction) * _EN_SCALE[scale.lower()])
+        if key:
+            keys.add(key)
+    for match in _CJK_AMOUNT.finditer(norm):
+        scale = 1.0
+        for char in match[3]:
+            scale *= _CJK_SCALE[char]
+        value = _value(match[1], match[2]) * scale
+        if match[4] and match[5]:  # "1조 2000억"
+            value += float(match[4]) * _CJK_SCALE[match[5]]
+        key = _amount_key(value)
+        if key:
+            keys.add(key)
+    for match in _MONEY.finditer(norm):
+        key = _amount_key(_value(match[1], match[2]))
+        if key:
+            keys.add(key)
+    for match in _PERCENT.finditer(norm):
+        keys.add(f"pct:{_value(match[1], match[2]):g}")
+    for match in _CODE.finditer(norm):
+        code = match[1].lower().strip("-")
+        has_letter = any(c.isalpha() for c in code)
+        if not (has_letter or "." in code) or _NOT_CODE.match(code) or len(code) > 20:
+            continue
+        if not has_letter and float(code) >= 1000:  # years and plain large numbers
+            continue
+        keys.add(f"code:{code}")
+    return keys
