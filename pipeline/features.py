@@ -1,0 +1,184 @@
+"""What the copy detector and the story clusterer know about an article.
+
+Computed from the stored title and text, so re-clustering never needs the network: the MinHash
+sketch and its band keys, the entities (aliases resolved, makers added), the entities of the
+headline and lead, the amount/percentage/code keys, the title's character grams, and the kind of
+event the headline announces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline import minhash
+from pipeline.entities import EntityTable
+from pipeline.mentions import mention_keys
+
+LEAD_CHARS = 400  # the lead: first paragraph(s) up to this many characters
+
+# Event cues in headlines and leads, per language. An article announcing a price cut and one
+# announcing a launch by the same company two days apart are two stories.
+_EVENTS: dict[str, tuple[str, ...]] = {
+    "launch": (
+        "launch",
+        "release",
+        "unveil",
+        "debut",
+        "introduc",
+        "rolls out",
+        "open-source",
+        "open source",
+        "출시",
+        "공개",
+        "선보",
+        "내놓",
+        "발표",
+        "오픈소스",
+        "发布",
+        "推出",
+        "上线",
+        "开源",
+        "亮相",
+    ),
+    "price": (
+        "price",
+        "pricing",
+        "discount",
+        "cheaper",
+        "cut",
+        "free",
+        "off-peak",
+        "가격",
+        "인하",
+        "할인",
+        "무료",
+        "요금",
+        "价格",
+        "降价",
+        "免费",
+        "优惠",
+        "折扣",
+        "价格战",
+    ),
+    "funding": (
+        "funding",
+        "raise",
+        "raising",
+        "valuation",
+        "round",
+        "investors",
+        "투자 유치",
+        "투자유치",
+        "밸류",
+        "기업가치",
+        "라운드",
+        "融资",
+        "估值",
+        "轮",
+    ),
+    "spending": (
+        "invest",
+        "spend",
+        "capex",
+        "pledge",
+        "infrastructure",
+        "data center",
+        "투자",
+        "투입",
+        "데이터센터",
+        "인프라",
+        "投资",
+        "投入",
+        "基础设施",
+        "数据中心",
+    ),
+    "policy": (
+        "ban",
+        "block",
+        "restrict",
+        "export control",
+        "regulat",
+        "차단",
+        "금지",
+        "규제",
+        "禁止",
+        "限制",
+        "管制",
+        "监管",
+    ),
+}
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """One article, as the clusterer sees it."""
+
+    id: int
+    source: str
+    lang: str | None
+    when: datetime
+    fetched: datetime
+    title: str
+    fingerprint: str
+    sketch: minhash.Sketch
+    bands: tuple[int, ...]
+    entities: frozenset[str]
+    headline_entities: frozenset[str]
+    keys: frozenset[str]
+    title_grams: frozenset[str]
+    events: frozenset[str]
+
+
+def lead(text: str) -> str:
+    """The first paragraphs of ``text``, up to ``LEAD_CHARS``."""
+    return text[:LEAD_CHARS]
+
+
+def title_grams(title: str) -> frozenset[str]:
+    """Character bigrams of the title's letters and digits (works for every script)."""
+    norm = minhash.normalize_text(title)
+    return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
+
+
+def events_of(text: str) -> frozenset[str]:
+    """The kinds of event a headline or lead announces."""
+    folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    return frozenset(kind for kind, cues in _EVENTS.items() if any(c in folded for c in cues))
+
+
+def features(
+    *,
+    article_id: int,
+    source: str,
+    lang: str | None,
+    when: datetime,
+    fetched: datetime,
+    title: str,
+    text: str,
+    fingerprint: str,
+    entities: EntityTable,
+) -> Features:
+    """Features of one stored article."""
+    sketch = minhash.sketch(text)
+    found = entities.find(f"{title}\n{text}")
+    head = entities.find(f"{title}\n{lead(text)}")
+    return Features(
+        id=article_id,
+        source=source,
+        lang=lang,
+        when=when,
+        fetched=fetched,
+        title=title,
+        fingerprint=fingerprint,
+        sketch=sketch,
+        bands=tuple(minhash.band_keys(sketch)),
+        entities=frozenset(entities.with_makers(found)),
+        headline_entities=frozenset(entities.with_makers(head)),
+        keys=frozenset(mention_keys(f"{title}\n{text}")),
+        title_grams=title_grams(title),
+        events=events_of(f"{title}\n{lead(text)}"),
+    )
