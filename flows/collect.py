@@ -4,7 +4,8 @@ Task grain (each is a unit that needs retries or visibility, never one per artic
 
 - ``poll-host``: poll the sources that share a host (one Fetcher, ≤ 2 requests at a time);
 - ``fetch-pages``: fetch and extract one batch of new entries (threads + extraction processes);
-- ``store-pages``: write one batch of articles and failures (retried on a transient DB error).
+- ``store-pages``: write one batch of articles and failures (retried on a transient DB error);
+- ``cluster``: copies and stories for the articles not clustered yet (one exclusive step).
 
 Everything else is a direct call into ``pipeline``. The run fails only on systemic problems
 (bad configuration, database unreachable); a bad feed or page is a Failure in the summary.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -27,6 +29,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
 from flows.report import artifact_rows
+from pipeline.cluster import cluster_pending
+from pipeline.entities import load_entities
 from pipeline.pages import fetch_and_extract
 from pipeline.poll import group_by_host, poll_sources
 from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
@@ -92,6 +96,17 @@ def store_pages(
         database.dispose()
 
 
+@task(name="cluster", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=2)
+def cluster_articles(db_url: str, entities_path: str, now: datetime) -> dict[str, int]:
+    """Find copies and stories for every article not clustered yet (this run's and any left
+    by an interrupted run)."""
+    database = open_database(db_url, check=False)
+    try:
+        return asdict(cluster_pending(database, load_entities(entities_path), now))
+    finally:
+        database.dispose()
+
+
 def batches(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
     """Split entries into batches, keeping each host's entries together where possible."""
     ordered = sorted(entries, key=lambda e: host_port(e.link))
@@ -150,6 +165,7 @@ def collect(
     logger = get_run_logger()
     settings = load_settings(db_url=db, sources_path=sources)
     config = load_sources(settings.sources_path)
+    load_entities(settings.entities_path)  # a bad entity file stops the run before any work
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
@@ -204,12 +220,15 @@ def collect(
             tally.add(
                 counts.new, counts.unchanged, [o.failure for o in outcomes if o.failure is not None]
             )
+        clustering = cluster_articles.submit(
+            settings.db_url, str(settings.entities_path), started
+        ).result()
         # Validators are saved only now: had the run died earlier, the next run must not be
         # told "304 not modified" for entries whose pages were never stored.
         record_polls(database, polls, datetime.now(UTC))
         _record_poll_failures(database, polls, run_id)
         finished = started + _elapsed(clock)
-        summary = tally.summary(run_id, started, finished)
+        summary = tally.summary(run_id, started, finished, clustering)
         finish_run(database, summary)
     except BaseException as exc:
         try:

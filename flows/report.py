@@ -63,3 +63,11 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             style=style,
         )
     console.print(table)
+    done = summary.get("clustering") or {}
+    if any(done.values()):
+        console.print(
+            f"clustering: {done.get('copies', 0)} copies of stored articles, "
+            f"{done.get('stories_opened', 0)} new stories, "
+            f"{done.get('stories_joined', 0)} articles joined a story",
+            highlight=False,
+        )

@@ -129,6 +129,17 @@ class EntityTable:
                 strong[name] += count
         return strong
 
+    def main_actor(self, found: Counter[str]) -> str | None:
+        """The company behind the first entity found (``find`` keeps mention order): in a
+        headline, usually the one doing what the story reports."""
+        for name in found:
+            entity = self.entities[name]
+            if entity.company:
+                return entity.company
+            if entity.kind in ("company", "org"):
+                return entity.name
+        return None
+
     def with_makers(self, names: Counter[str] | set[str]) -> set[str]:
         """The names plus the companies that make them (ERNIE X1 implies Baidu)."""
         found = set(names)

@@ -128,6 +128,7 @@ class Features:
     bands: tuple[int, ...]
     entities: frozenset[str]
     headline_entities: frozenset[str]
+    actor: str | None  # the company first named in the headline (or the lead)
     keys: frozenset[str]
     title_grams: frozenset[str]
     events: frozenset[str]
@@ -166,6 +167,7 @@ def features(
     sketch = minhash.sketch(text)
     found = entities.find(f"{title}\n{text}")
     head = entities.find(f"{title}\n{lead(text)}")
+    actor = entities.main_actor(entities.find(title)) or entities.main_actor(head)
     return Features(
         id=article_id,
         source=source,
@@ -178,6 +180,7 @@ def features(
         bands=tuple(minhash.band_keys(sketch)),
         entities=frozenset(entities.with_makers(found)),
         headline_entities=frozenset(entities.with_makers(head)),
+        actor=actor,
         keys=frozenset(mention_keys(f"{title}\n{text}")),
         title_grams=title_grams(title),
         events=events_of(f"{title}\n{lead(text)}"),

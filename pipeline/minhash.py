@@ -2,9 +2,9 @@
 
 Shingles are runs of ``SHINGLE`` characters of the text after NFKC, casefolding and removal of
 whitespace and punctuation: no tokenizer, so Korean and Chinese work as English does. A sketch
-is ``PERMUTATIONS`` minimum hash values (universal hashing of 32-bit shingle hashes modulo a
-Mersenne prime, vectorized with NumPy). LSH cuts a sketch into ``BANDS`` bands of ``ROWS`` values;
-two articles sharing a band become candidates, with probability 1 - (1 - J^ROWS)^BANDS for
+is ``PERMUTATIONS`` minimum hash values (universal hashing ``(a * x + b) mod p`` of the shingle
+hashes, p the Mersenne prime 2^31 - 1, vectorized with NumPy). LSH cuts a sketch into ``BANDS``
+bands of ``ROWS`` values; two articles sharing a band become candidates, with probability 1 - (1 - J^ROWS)^BANDS for
 Jaccard similarity J: 0.99 at J = 0.6, 0.87 at J = 0.5, 0.23 at J = 0.3 (verified afterwards on
 the whole sketch). Band keys are 63-bit integers, stored in an indexed table, so a lookup costs
 the same at a thousand or a million articles.
@@ -23,13 +23,16 @@ SHINGLE = 5
 PERMUTATIONS = 128
 BANDS = 32
 ROWS = PERMUTATIONS // BANDS
-_PRIME = (1 << 61) - 1
+# With a, b and x below p = 2^31 - 1, a * x + b stays below 2^62: exact in uint64. (A larger p
+# would need 128-bit products; letting them wrap, or keeping a * x + b below p's multiples,
+# makes the minimum land on the smallest shingle hash for every permutation: measured here,
+# two unrelated articles with Jaccard 0.05 then looked 0.54 alike.)
+_PRIME = (1 << 31) - 1
 _MAX32 = (1 << 32) - 1
 # Fixed seed: sketches are stored, so the permutations must never change between runs.
 _rng = np.random.default_rng(20250325)
-# a, b and x below 2^32 keep a * x + b below 2^64: no uint64 overflow before the modulo.
-_A = _rng.integers(1, _MAX32, size=PERMUTATIONS, dtype=np.uint64)
-_B = _rng.integers(0, _MAX32, size=PERMUTATIONS, dtype=np.uint64)
+_A = _rng.integers(1, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
 del _rng
 
 Sketch = npt.NDArray[np.uint32]
@@ -58,8 +61,9 @@ def sketch(text: str) -> Sketch:
     hashes = shingle_hashes(text)
     if hashes.size == 0:
         return np.full(PERMUTATIONS, _MAX32, dtype=np.uint32)
-    values = (_A[:, None] * hashes[None, :] + _B[:, None]) % np.uint64(_PRIME)
-    result: Sketch = (values.min(axis=1) & np.uint64(_MAX32)).astype(np.uint32)
+    reduced = hashes % np.uint64(_PRIME)
+    values = (_A[:, None] * reduced[None, :] + _B[:, None]) % np.uint64(_PRIME)
+    result: Sketch = values.min(axis=1).astype(np.uint32)
     return result
 
 

@@ -179,6 +179,10 @@ class RunSummary:
     finished_at: datetime
     sources: tuple[SourceReport, ...]
     failures: tuple[Failure, ...] = ()
+    # The clustering step: articles found to be copies, stories opened, articles joining one.
+    copies: int = 0
+    stories_opened: int = 0
+    stories_joined: int = 0
 
     @property
     def duration_s(self) -> float:

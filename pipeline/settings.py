@@ -7,6 +7,7 @@ This is the only module that reads ``NEWSWATCH_*`` environment variables:
 - ``NEWSWATCH_HOME``: data directory (default ``$XDG_DATA_HOME/newswatch`` or
   ``~/.local/share/newswatch``).
 - ``NEWSWATCH_SOURCES``: default sources file (default ``seeds/sources.yaml`` of this project).
+- ``NEWSWATCH_ENTITIES``: entity alias table (default ``seeds/entities.yaml``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Settings:
     db_url: str
     home: Path
     sources_path: Path
+    entities_path: Path = SEEDS_DIR / "entities.yaml"
 
     @property
     def auto_upgrade(self) -> bool:
@@ -110,4 +112,10 @@ def load_settings(
     home = data_home(environ)
     url = db_url or environ.get("NEWSWATCH_DB") or default_db_url(home)
     sources = sources_path or environ.get("NEWSWATCH_SOURCES") or SEEDS_DIR / "sources.yaml"
-    return Settings(db_url=url, home=home, sources_path=Path(sources).expanduser())
+    entities = environ.get("NEWSWATCH_ENTITIES") or SEEDS_DIR / "entities.yaml"
+    return Settings(
+        db_url=url,
+        home=home,
+        sources_path=Path(sources).expanduser(),
+        entities_path=Path(entities).expanduser(),
+    )

@@ -45,6 +45,7 @@ class StoryView:
     entities: frozenset[str]
     keys: frozenset[str]
     events: frozenset[str]
+    actors: frozenset[str] = frozenset()
     titles: tuple[tuple[str | None, frozenset[str]], ...] = ()
 
 
@@ -99,11 +100,9 @@ def score(
         "keys": sorted(shared_keys),
         "title": round(title, 3),
     }
-    companies = {n for n in head if kinds.get(n) in ("company", "org")}
-    theirs = {n for n in story.headline_entities if kinds.get(n) in ("company", "org")}
-    if companies and theirs and not companies & theirs:
+    if article.actor and story.actors and article.actor not in story.actors:
         value *= params.company_mismatch
-        evidence["different_companies"] = sorted(companies)
+        evidence["different_actor"] = article.actor
     if article.events and story.events and not article.events & story.events:
         value *= params.event_mismatch
         evidence["different_event"] = sorted(article.events)

@@ -64,6 +64,22 @@ class Tally:
             )
         return tuple(reports)
 
-    def summary(self, run_id: int, started_at: datetime, finished_at: datetime) -> RunSummary:
+    def summary(
+        self,
+        run_id: int,
+        started_at: datetime,
+        finished_at: datetime,
+        clustering: Mapping[str, int] | None = None,
+    ) -> RunSummary:
         """The run summary."""
-        return RunSummary(run_id, started_at, finished_at, self.reports(), tuple(self.failures))
+        done = clustering or {}
+        return RunSummary(
+            run_id,
+            started_at,
+            finished_at,
+            self.reports(),
+            tuple(self.failures),
+            copies=done.get("copies", 0),
+            stories_opened=done.get("new_stories", 0),
+            stories_joined=done.get("joined", 0),
+        )

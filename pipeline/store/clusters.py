@@ -147,6 +147,8 @@ def _keys(article: Features) -> list[tuple[str, str]]:
     keys += [("head", name) for name in article.headline_entities]
     keys += [("key", key) for key in article.keys]
     keys += [("event", event) for event in article.events]
+    if article.actor:
+        keys.append(("actor", article.actor))
     return [(kind, value[:200]) for kind, value in keys]
 
 
@@ -206,6 +208,7 @@ def story_views(conn: Connection, ids: Sequence[int]) -> list[StoryView]:
                 frozenset(k["ent"]),
                 frozenset(k["key"]),
                 frozenset(k["event"]),
+                frozenset(k["actor"]),
                 tuple(titles[ident]),
             )
         )

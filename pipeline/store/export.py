@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from db.models import ArticleRow, SourceRow
 from pipeline.store.database import Database
@@ -18,6 +19,7 @@ def iter_articles(
     """Stored articles oldest first, as plain dicts; ``since`` filters on the publication date
     (the fetch time when the date is unknown)."""
     when = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+    original = aliased(ArticleRow)
     query = (
         select(
             ArticleRow.id,
@@ -29,8 +31,11 @@ def iter_articles(
             ArticleRow.published_at,
             ArticleRow.fetched_at,
             ArticleRow.text,
+            ArticleRow.story_id,
+            original.canonical_url.label("duplicate_of"),
         )
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+        .outerjoin(original, original.id == ArticleRow.duplicate_of)
         .order_by(ArticleRow.id)
     )
     if since is not None:

@@ -53,6 +53,11 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
         "finished_at": summary.finished_at.isoformat(),
         "duration_s": round(summary.duration_s, 3),
         "sources": [asdict(report) for report in summary.sources],
+        "clustering": {
+            "copies": summary.copies,
+            "stories_opened": summary.stories_opened,
+            "stories_joined": summary.stories_joined,
+        },
         "totals": {
             name: summary.total(name)
             for name in ("entries", "new", "unchanged", "failed", "skipped")
