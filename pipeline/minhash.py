@@ -4,10 +4,10 @@ Shingles are runs of ``SHINGLE`` characters of the text after NFKC, casefolding 
 whitespace and punctuation: no tokenizer, so Korean and Chinese work as English does. A sketch
 is ``PERMUTATIONS`` minimum hash values (universal hashing ``(a * x + b) mod p`` of the shingle
 hashes, p the Mersenne prime 2^31 - 1, vectorized with NumPy). LSH cuts a sketch into ``BANDS``
-bands of ``ROWS`` values; two articles sharing a band become candidates, with probability 1 - (1 - J^ROWS)^BANDS for
-Jaccard similarity J: 0.99 at J = 0.6, 0.87 at J = 0.5, 0.23 at J = 0.3 (verified afterwards on
-the whole sketch). Band keys are 63-bit integers, stored in an indexed table, so a lookup costs
-the same at a thousand or a million articles.
+bands of ``ROWS`` values; two articles sharing a band become candidates with probability
+1 - (1 - J^ROWS)^BANDS for Jaccard similarity J: 0.99 at J = 0.6, 0.87 at J = 0.5, 0.23 at
+J = 0.3 (verified afterwards on the whole sketch). Band keys are 63-bit integers, stored in an
+indexed table, so a lookup costs the same at a thousand or a million articles.
 """
 
 from __future__ import annotations
