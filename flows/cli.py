@@ -13,7 +13,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,6 +101,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="create or upgrade the schema to the latest revision (needed once for PostgreSQL)",
     )
     db_option(upgrade)
+
+    stories = commands.add_parser(
+        "stories",
+        help="list stories: articles about one happening, across outlets and languages",
+        description="List stories, latest activity first, with article, source and language "
+        "counts.",
+    )
+    stories.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only stories with an article at or after DATE (ISO 8601)",
+    )
+    stories.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    stories.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(stories)
+
+    show = commands.add_parser(
+        "show",
+        help="explain one article: is it a copy, of what, and which story it belongs to",
+        description="Show an article with its copy decision (method and similarity) and its "
+        "story (the evidence it joined on, the other articles).",
+    )
+    show.add_argument("article", metavar="ARTICLE", help="article id or URL")
+    show.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(show)
+
+    recluster = commands.add_parser(
+        "recluster",
+        help="recompute copies and stories from stored articles",
+        description="Forget the copy and story decisions of articles published since DATE "
+        "(all articles without --since), and of the stories they are in, then decide again "
+        "with the current thresholds and alias table. Idempotent: the same articles give the "
+        "same copies and story ids.",
+    )
+    recluster.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only articles published at or after DATE (ISO 8601)",
+    )
+    recluster.add_argument("--json", action="store_true", help="print the counts as JSON")
+    db_option(recluster)
 
     info = commands.add_parser("info", help="show where data lives and what it holds")
     db_option(info)
@@ -267,12 +311,106 @@ def cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
 
 
+def cmd_stories(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch stories."""
+    from flows.present import print_json, print_stories
+    from pipeline.store.database import open_database
+    from pipeline.store.views import list_stories
+
+    settings = load_settings(db_url=args.db)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
+    try:
+        found = list_stories(database, args.since, args.limit)
+    finally:
+        database.dispose()
+    if args.json:
+        print_json(found, out)
+    else:
+        print_stories(found, out)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch show."""
+    from flows.present import print_article, print_json
+    from pipeline.store.database import open_database
+    from pipeline.store.views import explain
+
+    settings = load_settings(db_url=args.db)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
+    try:
+        article = explain(database, args.article)
+    finally:
+        database.dispose()
+    if article is None:
+        err.print(f"no stored article with id or URL {escape(args.article)}")
+        return EXIT_USAGE
+    if args.json:
+        print_json(article, out)
+    else:
+        print_article(article, out)
+    return EXIT_OK
+
+
+def cmd_recluster(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch recluster."""
+    from dataclasses import asdict
+
+    from flows.present import print_json
+    from pipeline.cluster import recluster
+    from pipeline.entities import load_entities
+    from pipeline.store.database import open_database
+
+    settings = load_settings(db_url=args.db)
+    entities = load_entities(settings.entities_path)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
+    try:
+        with _counter(err, "recluster") as advance:
+            report = recluster(
+                database, entities, datetime.now(UTC), since=args.since, on_chunk=advance
+            )
+    finally:
+        database.dispose()
+    if args.json:
+        print_json(asdict(report), out)
+    else:
+        out.print(
+            f"reclustered {report.articles} articles: {report.copies} copies, "
+            f"{report.new_stories} stories opened, {report.joined} articles joined a "
+            "story",
+            highlight=False,
+        )
+    return EXIT_OK
+
+
+@contextmanager
+def _counter(err: Console, label: str) -> Iterator[Callable[[int], None]]:
+    """A running count on a terminal; nothing otherwise."""
+    if not err.is_terminal:
+        yield lambda count: None
+        return
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        TextColumn("{task.completed} articles"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda count: progress.advance(task, count)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "collect": cmd_collect,
     "export": cmd_export,
     "db": cmd_db,
     "info": cmd_info,
     "demo": cmd_demo,
+    "stories": cmd_stories,
+    "show": cmd_show,
+    "recluster": cmd_recluster,
 }
 
 

@@ -73,6 +73,23 @@ def cluster_pending(
             return report
 
 
+def recluster(
+    db: Database,
+    entities: EntityTable,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    params: stories.Params | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> ClusterReport:
+    """Forget copies and stories of articles since ``since`` (and of their stories), then
+    cluster them again."""
+    with db.begin_exclusive(LOCK) as conn:
+        forgotten = clusters.reset(conn, since)
+    log.info("recluster reset articles=%d since=%s", forgotten, since)
+    return cluster_pending(db, entities, now, params=params, on_chunk=on_chunk)
+
+
 def _place(
     conn: clusters.Connection,
     db: Database,
