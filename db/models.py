@@ -193,17 +193,21 @@ class StoryRow(Base):
 
 
 class StoryKeyRow(Base):
-    """What a story is about (entities, amounts, codes), indexed to find candidate stories."""
+    """What a story is about (entities, amounts, codes) on each day it had articles.
+
+    Indexed by (kind, value, day): finding the stories that name DeepSeek within the time
+    window reads only the rows of those days, however many DeepSeek stories older days hold.
+    """
 
     __tablename__ = "story_keys"
-    __table_args__ = (Index("ix_story_keys_kind_value", "kind", "value"),)
+    __table_args__ = (Index("ix_story_keys_kind_value_day", "kind", "value", "day"),)
 
     story_id: Mapped[int] = mapped_column(
         ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
-    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 UTC
 
 
 class SketchRow(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select, tuple_, update
@@ -26,6 +26,7 @@ from pipeline.stories import WINDOW, StoryView
 MAX_NEAR_CANDIDATES = 200
 MAX_STORY_CANDIDATES = 50
 _WHEN = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,11 @@ def demote(conn: Connection, old_root: int, new_root: int, method: str, similari
     set_copy(conn, old_root, new_root, method, similarity)
 
 
+def day_of(when: datetime) -> int:
+    """Days since 1970-01-01 UTC: the time bucket of story keys."""
+    return (when - _EPOCH).days
+
+
 def _keys(article: Features) -> list[tuple[str, str]]:
     keys = [("ent", name) for name in article.entities]
     keys += [("head", name) for name in article.headline_entities]
@@ -163,6 +169,9 @@ def candidate_stories(conn: Connection, article: Features) -> list[StoryView]:
             .join(StoryRow, StoryRow.id == StoryKeyRow.story_id)
             .where(
                 tuple_(StoryKeyRow.kind, StoryKeyRow.value).in_(wanted),
+                StoryKeyRow.day.between(
+                    day_of(article.when - WINDOW), day_of(article.when + WINDOW)
+                ),
                 StoryRow.last_seen >= article.when - WINDOW,
                 StoryRow.first_seen <= article.when + WINDOW,
             )
@@ -268,7 +277,7 @@ def join_story(
         conn.execute(
             insert(db, StoryKeyRow.__table__).on_conflict_do_nothing(),
             [
-                {"story_id": story_id, "kind": kind, "value": value, "weight": 1.0}
+                {"story_id": story_id, "kind": kind, "value": value, "day": day_of(article.when)}
                 for kind, value in set(_keys(article))
             ],
         )
@@ -313,13 +322,15 @@ def merge_stories(conn: Connection, db: Database, keep: int, drop: int, now: dat
     conn.execute(update(ArticleRow).where(ArticleRow.story_id == drop).values(story_id=keep))
     moved = list(
         conn.execute(
-            select(StoryKeyRow.kind, StoryKeyRow.value).where(StoryKeyRow.story_id == drop)
+            select(StoryKeyRow.kind, StoryKeyRow.value, StoryKeyRow.day).where(
+                StoryKeyRow.story_id == drop
+            )
         )
     )
     if moved:
         conn.execute(
             insert(db, StoryKeyRow.__table__).on_conflict_do_nothing(),
-            [{"story_id": keep, "kind": k, "value": v, "weight": 1.0} for k, v in moved],
+            [{"story_id": keep, "kind": k, "value": v, "day": d} for k, v, d in moved],
         )
     conn.execute(delete(StoryRow).where(StoryRow.id == drop))
     refresh_story(conn, keep, now)

@@ -39,17 +39,19 @@ def upgrade() -> None:
         sa.Column("story_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
-        sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["story_id"],
             ["stories.id"],
             name=op.f("fk_story_keys_story_id_stories"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("story_id", "kind", "value", name=op.f("pk_story_keys")),
+        sa.PrimaryKeyConstraint("story_id", "kind", "value", "day", name=op.f("pk_story_keys")),
     )
     with op.batch_alter_table("story_keys", schema=None) as batch_op:
-        batch_op.create_index("ix_story_keys_kind_value", ["kind", "value"], unique=False)
+        batch_op.create_index(
+            "ix_story_keys_kind_value_day", ["kind", "value", "day"], unique=False
+        )
 
     op.create_table(
         "article_bands",
@@ -134,7 +136,7 @@ def downgrade() -> None:
 
     op.drop_table("article_bands")
     with op.batch_alter_table("story_keys", schema=None) as batch_op:
-        batch_op.drop_index("ix_story_keys_kind_value")
+        batch_op.drop_index("ix_story_keys_kind_value_day")
 
     op.drop_table("story_keys")
     with op.batch_alter_table("stories", schema=None) as batch_op:
