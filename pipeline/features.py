@@ -95,6 +95,23 @@ _EVENTS: dict[str, tuple[str, ...]] = {
         "基础设施",
         "数据中心",
     ),
+    "earnings": (
+        "profit",
+        "margin",
+        "revenue",
+        "earnings",
+        "quarterly",
+        "이익",
+        "이익률",
+        "매출",
+        "실적",
+        "영업이익",
+        "利润",
+        "利润率",
+        "营收",
+        "财报",
+        "盈利",
+    ),
     "policy": (
         "ban",
         "block",
@@ -128,6 +145,7 @@ class Features:
     bands: tuple[int, ...]
     entities: frozenset[str]
     headline_entities: frozenset[str]
+    title_entities: frozenset[str]
     actor: str | None  # the company first named in the headline (or the lead)
     keys: frozenset[str]
     title_grams: frozenset[str]
@@ -167,7 +185,8 @@ def features(
     sketch = minhash.sketch(text)
     found = entities.find(f"{title}\n{text}")
     head = entities.find(f"{title}\n{lead(text)}")
-    actor = entities.main_actor(entities.find(title)) or entities.main_actor(head)
+    in_title = entities.find(title)
+    actor = entities.main_actor(in_title) or entities.main_actor(head)
     return Features(
         id=article_id,
         source=source,
@@ -180,6 +199,7 @@ def features(
         bands=tuple(minhash.band_keys(sketch)),
         entities=frozenset(entities.with_makers(found)),
         headline_entities=frozenset(entities.with_makers(head)),
+        title_entities=frozenset(entities.with_makers(in_title)),
         actor=actor,
         keys=frozenset(mention_keys(f"{title}\n{text}")),
         title_grams=title_grams(title),

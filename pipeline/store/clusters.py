@@ -153,6 +153,7 @@ def _keys(article: Features) -> list[tuple[str, str]]:
     keys += [("head", name) for name in article.headline_entities]
     keys += [("key", key) for key in article.keys]
     keys += [("event", event) for event in article.events]
+    keys += [("title", name) for name in article.title_entities]
     if article.actor:
         keys.append(("actor", article.actor))
     return [(kind, value[:200]) for kind, value in keys]
@@ -218,6 +219,7 @@ def story_views(conn: Connection, ids: Sequence[int]) -> list[StoryView]:
                 frozenset(k["key"]),
                 frozenset(k["event"]),
                 frozenset(k["actor"]),
+                frozenset(k["title"]),
                 tuple(titles[ident]),
             )
         )
