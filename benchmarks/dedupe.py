@@ -137,7 +137,7 @@ def scale(total: int, chunk: int) -> None:
                     title, text = _copy(rng, *rng.choice(recent))
                 else:
                     title, text = _article(rng, words)
-                    recent = (recent + [(title, text)])[-500:]
+                    recent = [*recent, (title, text)][-500:]
                 source = sources[n % len(sources)].name
                 url = f"https://{source}.example/news/{n}"
                 when = start + timedelta(minutes=10 * n)

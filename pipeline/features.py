@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from pipeline import minhash
@@ -157,8 +158,13 @@ def lead(text: str) -> str:
     return text[:LEAD_CHARS]
 
 
+@lru_cache(maxsize=8192)
 def title_grams(title: str) -> frozenset[str]:
-    """Character bigrams of the title's letters and digits (works for every script)."""
+    """Character bigrams of the title's letters and digits (works for every script).
+
+    Cached: the same candidate stories, and so the same headlines, come back article after
+    article while a clustering step walks through a busy news day.
+    """
     norm = minhash.normalize_text(title)
     return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-import zlib
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +28,7 @@ ROWS = PERMUTATIONS // BANDS
 # two unrelated articles with Jaccard 0.05 then looked 0.54 alike.)
 _PRIME = (1 << 31) - 1
 _MAX32 = (1 << 32) - 1
+_BASE = 1_000_003  # below 2^21: hash * base + code point stays below 2^62
 # Fixed seed: sketches are stored, so the permutations must never change between runs.
 _rng = np.random.default_rng(20250325)
 _A = _rng.integers(1, _PRIME, size=PERMUTATIONS, dtype=np.uint64)
@@ -45,15 +45,20 @@ def normalize_text(text: str) -> str:
 
 
 def shingle_hashes(text: str) -> npt.NDArray[np.uint64]:
-    """32-bit hashes of the distinct character shingles of ``text``."""
+    """31-bit hashes of the distinct character shingles of ``text`` (vectorized)."""
     norm = normalize_text(text)
-    if len(norm) <= SHINGLE:
-        grams = {norm} if norm else set()
-    else:
-        grams = {norm[i : i + SHINGLE] for i in range(len(norm) - SHINGLE + 1)}
-    return np.fromiter(
-        (zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64, count=len(grams)
-    )
+    if not norm:
+        return np.empty(0, dtype=np.uint64)
+    codes = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if codes.size < SHINGLE:
+        codes = np.concatenate([codes, np.zeros(SHINGLE - codes.size, dtype=np.uint64)])
+    # A polynomial hash of each window of SHINGLE code points, modulo the Mersenne prime:
+    # every step stays below 2^62, so uint64 arithmetic is exact.
+    width = codes.size - SHINGLE + 1
+    hashes = np.zeros(width, dtype=np.uint64)
+    for offset in range(SHINGLE):
+        hashes = (hashes * np.uint64(_BASE) + codes[offset : offset + width]) % np.uint64(_PRIME)
+    return np.unique(hashes)
 
 
 def sketch(text: str) -> Sketch:
@@ -61,8 +66,7 @@ def sketch(text: str) -> Sketch:
     hashes = shingle_hashes(text)
     if hashes.size == 0:
         return np.full(PERMUTATIONS, _MAX32, dtype=np.uint32)
-    reduced = hashes % np.uint64(_PRIME)
-    values = (_A[:, None] * reduced[None, :] + _B[:, None]) % np.uint64(_PRIME)
+    values = (_A[:, None] * hashes[None, :] + _B[:, None]) % np.uint64(_PRIME)
     result: Sketch = values.min(axis=1).astype(np.uint32)
     return result
 

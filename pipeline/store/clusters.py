@@ -24,7 +24,7 @@ from pipeline.store.database import Database, insert
 from pipeline.stories import WINDOW, StoryView
 
 MAX_NEAR_CANDIDATES = 200
-MAX_STORY_CANDIDATES = 50
+MAX_STORY_CANDIDATES = 25  # the stories sharing the most keys within the window
 _WHEN = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -181,11 +181,12 @@ def candidate_stories(conn: Connection, article: Features) -> list[StoryView]:
             .limit(MAX_STORY_CANDIDATES)
         ).scalars()
     )
-    return story_views(conn, ids)
+    return story_views(conn, ids, article.lang)
 
 
-def story_views(conn: Connection, ids: Sequence[int]) -> list[StoryView]:
-    """Stories with their keys and member headlines."""
+def story_views(conn: Connection, ids: Sequence[int], lang: str | None) -> list[StoryView]:
+    """Stories with their keys, and the headlines of their members in language ``lang``
+    (headlines are compared only within a language)."""
     if not ids:
         return []
     keys: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -196,12 +197,14 @@ def story_views(conn: Connection, ids: Sequence[int]) -> list[StoryView]:
     ):
         keys[story][kind].add(value)
     titles: dict[int, list[tuple[str | None, frozenset[str]]]] = defaultdict(list)
-    for member_story, lang, title in conn.execute(
+    for member_story, member_lang, title in conn.execute(
         select(ArticleRow.story_id, ArticleRow.lang, ArticleRow.title).where(
-            ArticleRow.story_id.in_(ids), ArticleRow.duplicate_of.is_(None)
+            ArticleRow.story_id.in_(ids),
+            ArticleRow.duplicate_of.is_(None),
+            ArticleRow.lang == lang,
         )
     ):
-        titles[member_story or 0].append((lang, title_grams(title)))
+        titles[member_story or 0].append((member_lang, title_grams(title)))
     views = []
     for ident, first, last in conn.execute(
         select(StoryRow.id, StoryRow.first_seen, StoryRow.last_seen)
