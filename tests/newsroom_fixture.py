@@ -65,9 +65,32 @@ _ZH = [
 ]
 
 
-def _paragraphs(lead: str, n: int) -> list[str]:
-    extra = [f"{lead} ({i})" for i in range(2, n + 1)]
-    return [lead, *extra]
+_DETAILS = {
+    "ko": [
+        "업계 관계자는 이번 발표가 시장 판도에 영향을 줄 것이라고 말했다.",
+        "회사는 구체적인 일정과 수치를 다음 달 공개할 계획이다.",
+        "증권가에서는 관련 종목의 주가 흐름을 주시하고 있다.",
+        "정부와 학계도 이번 조치의 파급 효과를 검토하고 있다.",
+    ],
+    "en": [
+        "Industry executives said the move would reshape the market.",
+        "The company plans to publish detailed figures next month.",
+        "Investors are watching how rivals respond in the coming weeks.",
+        "Regulators and researchers are also studying the likely effects.",
+    ],
+    "zh": [
+        "业内人士表示，此举将改变市场格局。",
+        "公司计划下个月公布详细数据。",
+        "投资者正在关注竞争对手的反应。",
+        "监管机构和研究人员也在评估其影响。",
+    ],
+}
+
+
+def _paragraphs(lead: str, lang: str, n: int) -> list[str]:
+    """A lead and ``n - 1`` further paragraphs, each its own sentences."""
+    details = _DETAILS[lang]
+    return [lead, *(f"{details[i % len(details)]} {lead[: 20 + 7 * i]}" for i in range(n - 1))]
 
 
 def build_newsroom() -> Newsroom:
@@ -101,7 +124,11 @@ def build_newsroom() -> Newsroom:
                     published=base + timedelta(hours=i),
                     author="김기자",
                     summary=lead[:40],
-                    paragraphs=_paragraphs(lead + f" [{outlet}]", 5),
+                    # The second outlet runs the first one's story as a wire copy: a wire
+                    # prefix, the last paragraph dropped.
+                    paragraphs=_paragraphs(lead, "ko", 5)
+                    if outlet == "hanguk-it"
+                    else ["(서울=통신) " + lead, *_paragraphs(lead, "ko", 5)[1:4]],
                 )
             )
     for i, (title, lead) in enumerate(_EN):
@@ -113,7 +140,7 @@ def build_newsroom() -> Newsroom:
                 published=(base + timedelta(days=1, hours=i)).astimezone(EST),
                 author="A. Reporter",
                 summary=lead[:60],
-                paragraphs=_paragraphs(lead, 5),
+                paragraphs=_paragraphs(lead, "en", 5),
             )
         )
     for i, (title, lead) in enumerate(_ZH):
@@ -125,7 +152,7 @@ def build_newsroom() -> Newsroom:
                 published=(base + timedelta(days=2, hours=i)).astimezone(CST),
                 author="记者",
                 summary=lead[:30],
-                paragraphs=_paragraphs(lead, 5),
+                paragraphs=_paragraphs(lead, "zh", 5),
             )
         )
     return Newsroom(outlets=outlets, articles=stories)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from db.models import ArticleRow, EntryRow
+from db.models import ArticleRow, EntryRow, StoryRow
 from flows.loopback import LoopbackSite
 from flows.newsroom import article_path
 from pipeline.export import EXPORT_FIELDS
@@ -144,6 +144,39 @@ def test_collect_then_export_in_both_formats(
     assert json.loads(again.stdout)["totals"]["new"] == 0
 
 
+@pytest.mark.usefixtures("prefect_api")
+def test_stories_show_and_recluster(site: LoopbackSite, tmp_path: Path, prefect_api: str) -> None:
+    sources = serve_newsroom(site, tmp_path)
+    db_url = f"sqlite:///{tmp_path / 'stories.db'}"
+    env = {"PREFECT_API_URL": prefect_api}
+    collected = newswatch("collect", "--json", "--sources", str(sources), "--db", db_url, env=env)
+    assert collected.returncode == 0, collected.stderr
+    clustering = json.loads(collected.stdout)["clustering"]
+    assert clustering["copies"] >= 1
+    stories = json.loads(newswatch("stories", "--json", "--db", db_url).stdout)
+    assert len(stories) == clustering["stories_opened"]
+    assert sum(s["articles"] for s in stories) == len(build_newsroom().articles)
+    shared = next(s for s in stories if s["articles"] > 1)
+    assert {"id", "title", "first_seen", "last_seen", "sources", "langs"} <= set(shared)
+    table = newswatch("stories", "--db", db_url)
+    assert table.returncode == 0 and "stories, latest first" in table.stdout
+
+    records = [json.loads(line) for line in newswatch("export", "--db", db_url).stdout.splitlines()]
+    copy = next(r for r in records if r["duplicate_of"])
+    shown = newswatch("show", copy["url"], "--db", db_url)
+    assert shown.returncode == 0 and "copy of #" in shown.stdout
+    explained = json.loads(newswatch("show", copy["url"], "--json", "--db", db_url).stdout)
+    assert explained["original_url"] == copy["duplicate_of"]
+    assert explained["story"]["id"] == copy["story_id"]
+    assert newswatch("show", "999999", "--db", db_url).returncode == 2
+
+    before = newswatch("export", "--db", db_url).stdout
+    first = json.loads(newswatch("recluster", "--json", "--db", db_url).stdout)
+    second = json.loads(newswatch("recluster", "--json", "--db", db_url).stdout)
+    assert first == second and first["articles"] == len(records)
+    assert newswatch("export", "--db", db_url).stdout == before
+
+
 @pytest.mark.postgres
 @pytest.mark.usefixtures("prefect_api")
 def test_two_collects_at_once_on_postgresql_store_no_duplicates(
@@ -183,6 +216,39 @@ def test_two_collects_at_once_on_postgresql_store_no_duplicates(
     assert sum(news) == articles
     assert _count(pg_url, ArticleRow) == articles
     assert _count(pg_url, EntryRow) == articles
+    # One story per event: the same stories and copies as one run alone (into SQLite).
+    alone = f"sqlite:///{tmp_path / 'alone.db'}"
+    single = newswatch(
+        "collect", "--sources", str(sources), "--db", alone, env={"PREFECT_API_URL": prefect_api}
+    )
+    assert single.returncode == 0, single.stderr
+    assert _grouping(pg_url) == _grouping(alone)
+    assert _grouping(alone)[1], "the fixture newsroom has syndicated copies"
+    assert _count(pg_url, StoryRow) == _count(alone, StoryRow) > 0
+
+
+def _grouping(db_url: str) -> tuple[set[frozenset[str]], set[tuple[str, str]]]:
+    """Stories as sets of article paths, and (copy, original) path pairs: comparable across
+    databases (ids and ports differ)."""
+    database = open_database(db_url, check=False)
+    try:
+        with database.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    ArticleRow.id,
+                    ArticleRow.canonical_url,
+                    ArticleRow.story_id,
+                    ArticleRow.duplicate_of,
+                )
+            ).all()
+    finally:
+        database.dispose()
+    path = {ident: url.split("/", 3)[3] for ident, url, _, _ in rows}
+    stories: dict[int, set[str]] = {}
+    for ident, _, story, _ in rows:
+        stories.setdefault(story, set()).add(path[ident])
+    copies = {(path[ident], path[original]) for ident, _, _, original in rows if original}
+    return {frozenset(members) for members in stories.values()}, copies
 
 
 @pytest.mark.usefixtures("prefect_api")
