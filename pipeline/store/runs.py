@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from db.models import ArticleRow, EntryRow, FailureRow, RunRow, SourceRow
+from db.models import ArticleRow, EntryRow, FailureRow, RunRow, SourceRow, StoryRow
 from pipeline.records import RunSummary
 from pipeline.store.database import Database, insert
 
@@ -117,6 +117,7 @@ def counts(db: Database) -> dict[str, int]:
                 ("sources", SourceRow),
                 ("entries", EntryRow),
                 ("articles", ArticleRow),
+                ("stories", StoryRow),
                 ("runs", RunRow),
                 ("failures", FailureRow),
             )
