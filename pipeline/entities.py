@@ -114,6 +114,7 @@ class EntityTable:
         norm = _SEPARATORS.sub(" ", unicodedata.normalize("NFKC", text))
         strong: Counter[str] = Counter()
         weak: Counter[str] = Counter()
+        first: dict[str, int] = {}
         for match in self._pattern.finditer(norm):
             hit = match.group(0)
             if not _fits(norm, match.start(), match.end(), hit):
@@ -122,12 +123,16 @@ class EntityTable:
                 if alias.case_sensitive and hit.replace(" ", "") != alias.form:
                     continue
                 (weak if alias.weak else strong)[alias.entity.name] += 1
-        # A short name ("X1") counts when its company, or another of its products, is named.
-        makers = {self.entities[name].company for name in strong} | set(strong)
+                first.setdefault(alias.entity.name, match.start())
+        # A short name ("X1") counts when its company, or another of its products, is named;
+        # a company's own short name when the company or one of its products is named. (None
+        # is no maker: a company's short name used to count whenever any company was named.)
+        makers = {self.entities[name].company or name for name in strong}
         for name, count in weak.items():
-            if self.entities[name].company in makers:
+            if (self.entities[name].company or name) in makers:
                 strong[name] += count
-        return strong
+        # In order of first mention, short names included: main_actor relies on it.
+        return Counter({name: strong[name] for name in sorted(strong, key=first.__getitem__)})
 
     def main_actor(self, found: Counter[str]) -> str | None:
         """The company behind the first entity found (``find`` keeps mention order): in a
@@ -205,6 +210,16 @@ def parse_entities(text: str, file: str) -> EntityTable:
                 line=line,
             )
         names[item.name] = line
+        for field, aliases in (("aliases", item.aliases), ("short", item.short)):
+            for number, alias in enumerate(aliases):
+                # An empty alias ("", "-") made the whole pattern match the empty string, and
+                # find() then failed on every text.
+                if not _key(alias):
+                    raise ConfigError(
+                        f"entities.{index}.{field}.{number}: empty alias {alias!r}",
+                        path=file,
+                        line=lines.of(("entities", index, field, number)),
+                    )
     for index, item in enumerate(model.entities):
         if item.company is not None and item.company not in names:
             raise ConfigError(

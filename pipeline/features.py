@@ -131,6 +131,20 @@ _EVENTS: dict[str, tuple[str, ...]] = {
 _SPACE = re.compile(r"\s+")
 
 
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    # Latin cues start a word ("introduc" is a prefix on purpose): as bare substrings, "cut"
+    # was found in "executive", "round" in "around", "raise" in "praise", "ban" in "urban".
+    # Korean and Chinese cues match anywhere: particles attach, and there are no spaces.
+    parts = [
+        (r"(?<![a-z0-9])" if cue[:1].isascii() and cue[:1].isalnum() else "") + re.escape(cue)
+        for cue in cues
+    ]
+    return re.compile("|".join(parts))
+
+
+_EVENT_PATTERNS = {kind: _cue_pattern(cues) for kind, cues in _EVENTS.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
     """One article, as the clusterer sees it."""
@@ -172,7 +186,7 @@ def title_grams(title: str) -> frozenset[str]:
 def events_of(text: str) -> frozenset[str]:
     """The kinds of event a headline or lead announces."""
     folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold())
-    return frozenset(kind for kind, cues in _EVENTS.items() if any(c in folded for c in cues))
+    return frozenset(kind for kind, cue in _EVENT_PATTERNS.items() if cue.search(folded))
 
 
 def features(

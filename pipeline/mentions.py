@@ -36,6 +36,8 @@ _CJK_SCALE = {
     "萬": 1e4,
     "千": 1e3,
     "百": 1e2,
+    "천": 1e3,
+    "백": 1e2,
 }
 # Scale words anywhere; one-letter scales only after a currency sign ("32B" is a model size).
 _EN_AMOUNT = re.compile(
@@ -47,9 +49,15 @@ _EN_AMOUNT = re.compile(
 _MONEY = re.compile(
     rf"[$€£¥₩]\s?{_NUMBER}(?!\s*(?:thousand|million|billion|trillion|[kmbt]\b))", re.IGNORECASE
 )
-# 1조 2000억, 3800亿, 5000억달러, 2万亿: a number with one or more CJK scale characters.
-_CJK_AMOUNT = re.compile(rf"{_NUMBER}\s*((?:[만억조万亿億萬千百])+)(?:\s*(\d+)\s*([만억万亿]))?")
-_PERCENT = re.compile(rf"{_NUMBER}\s*(?:%|％|percent\b|per cent\b|퍼센트|프로\b)", re.IGNORECASE)
+# 1조 2000억, 3800亿, 5000억달러, 5천억달러, 2万亿: a number with one or more CJK scale
+# characters, and a second part in a smaller unit (1조 2000억, 1조2천억).
+_CJK_AMOUNT = re.compile(
+    rf"{_NUMBER}\s*((?:[만억조천백万亿億萬千百])+)(?:\s*(\d+)\s*([천백千百]?[만억万亿]))?"
+)
+# "50프로" is colloquial for 50 %; with a space, "더우바오 1.5 프로" is Doubao 1.5 Pro.
+_PERCENT = re.compile(
+    rf"{_NUMBER}(?:\s*(?:%|％|percent\b|per cent\b|퍼센트)|프로\b)", re.IGNORECASE
+)
 _CODE = re.compile(
     r"(?<![A-Za-z0-9.])([A-Za-z]{0,8}-?\d+(?:\.\d+)?[A-Za-z]{0,6}"
     r"(?:-[A-Za-z0-9]{1,8})?)(?![A-Za-z0-9])"
@@ -64,6 +72,13 @@ def _value(whole: str, fraction: str | None) -> float:
     return float(whole.replace(",", "") + ("." + fraction if fraction else ""))
 
 
+def _cjk_scale(chars: str) -> float:
+    scale = 1.0
+    for char in chars:
+        scale *= _CJK_SCALE[char]
+    return scale
+
+
 def _amount_key(value: float) -> str | None:
     if value < 1e4:  # small sums (a price per token, a phone) say little about which event
         return None
@@ -74,28 +89,34 @@ def mention_keys(text: str) -> set[str]:
     """Amount, percentage and code keys found in ``text``."""
     norm = unicodedata.normalize("NFKC", text)
     keys: set[str] = set()
+    # Numbers read as amounts or percentages are not model codes ("$1.2 billion" is no "1.2").
+    spans: list[tuple[int, int]] = []
     for match in _EN_AMOUNT.finditer(norm):
+        spans.append(match.span())
         whole, fraction, scale = (match[1], match[2], match[3]) if match[1] else match.groups()[3:]
         key = _amount_key(_value(whole, fraction) * _EN_SCALE[scale.lower()])
         if key:
             keys.add(key)
     for match in _CJK_AMOUNT.finditer(norm):
-        scale = 1.0
-        for char in match[3]:
-            scale *= _CJK_SCALE[char]
-        value = _value(match[1], match[2]) * scale
+        spans.append(match.span())
+        value = _value(match[1], match[2]) * _cjk_scale(match[3])
         if match[4] and match[5]:  # "1조 2000억"
-            value += float(match[4]) * _CJK_SCALE[match[5]]
+            value += float(match[4]) * _cjk_scale(match[5])
         key = _amount_key(value)
         if key:
             keys.add(key)
     for match in _MONEY.finditer(norm):
+        spans.append(match.span())
         key = _amount_key(_value(match[1], match[2]))
         if key:
             keys.add(key)
     for match in _PERCENT.finditer(norm):
+        spans.append(match.span())
         keys.add(f"pct:{_value(match[1], match[2]):g}")
-    for match in _CODE.finditer(norm):
+    rest = list(norm)
+    for start, end in spans:
+        rest[start:end] = " " * (end - start)
+    for match in _CODE.finditer("".join(rest)):
         code = match[1].lower().strip("-")
         has_letter = any(c.isalpha() for c in code)
         if not (has_letter or "." in code) or _NOT_CODE.match(code) or len(code) > 20:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 __all__ = ["Connection"]
 
@@ -161,18 +161,22 @@ def _keys(article: Features) -> list[tuple[str, str]]:
 
 def candidate_stories(conn: Connection, article: Features) -> list[StoryView]:
     """Stories within the time window that share an entity or a key with the article."""
-    wanted = [k for k in _keys(article) if k[0] in ("ent", "key")]
-    if not wanted:
+    days = StoryKeyRow.day.between(day_of(article.when - WINDOW), day_of(article.when + WINDOW))
+    # One indexed range per key kind: SQLite plans a row-value IN ((kind, value), ...) as a
+    # scan of the whole table, which made the cost per article grow with the database.
+    terms = [
+        and_(StoryKeyRow.kind == kind, StoryKeyRow.value.in_(values), days)
+        for kind, values in (("ent", sorted(article.entities)), ("key", sorted(article.keys)))
+        if values
+    ]
+    if not terms:
         return []
     ids = list(
         conn.execute(
             select(StoryKeyRow.story_id)
             .join(StoryRow, StoryRow.id == StoryKeyRow.story_id)
             .where(
-                tuple_(StoryKeyRow.kind, StoryKeyRow.value).in_(wanted),
-                StoryKeyRow.day.between(
-                    day_of(article.when - WINDOW), day_of(article.when + WINDOW)
-                ),
+                or_(*terms),
                 StoryRow.last_seen >= article.when - WINDOW,
                 StoryRow.first_seen <= article.when + WINDOW,
             )
@@ -197,14 +201,15 @@ def story_views(conn: Connection, ids: Sequence[int], lang: str | None) -> list[
     ):
         keys[story][kind].add(value)
     titles: dict[int, list[tuple[str | None, frozenset[str]]]] = defaultdict(list)
-    for member_story, member_lang, title in conn.execute(
-        select(ArticleRow.story_id, ArticleRow.lang, ArticleRow.title).where(
-            ArticleRow.story_id.in_(ids),
-            ArticleRow.duplicate_of.is_(None),
-            ArticleRow.lang == lang,
-        )
+    # Copies are skipped here rather than in SQL: "duplicate_of IS NULL" made SQLite walk
+    # that index (nearly every article) instead of the story_id one.
+    for member_story, member_lang, title, original in conn.execute(
+        select(
+            ArticleRow.story_id, ArticleRow.lang, ArticleRow.title, ArticleRow.duplicate_of
+        ).where(ArticleRow.story_id.in_(ids), ArticleRow.lang == lang)
     ):
-        titles[member_story or 0].append((member_lang, title_grams(title)))
+        if original is None:
+            titles[member_story or 0].append((member_lang, title_grams(title)))
     views = []
     for ident, first, last in conn.execute(
         select(StoryRow.id, StoryRow.first_seen, StoryRow.last_seen)
