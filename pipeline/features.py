@@ -18,7 +18,7 @@ from pipeline import minhash
 from pipeline.entities import EntityTable
 from pipeline.mentions import mention_keys
 
-LEAD_CHARS = 400  # the lead: first paragraph(s) up to this many characters
+LEAD_CHARS = 400  # the lead: the first characters of the text
 
 # Event cues in headlines and leads, per language. An article announcing a price cut and one
 # announcing a launch by the same company two days apart are two stories.
@@ -168,7 +168,7 @@ class Features:
 
 
 def lead(text: str) -> str:
-    """The first paragraphs of ``text``, up to ``LEAD_CHARS``."""
+    """The first ``LEAD_CHARS`` characters of ``text``: its headline paragraph or two."""
     return text[:LEAD_CHARS]
 
 
