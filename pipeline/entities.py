@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import ConfigError
-from pipeline.seedfile import Location, parse_yaml, read_text, validate
+from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
 
 Kind = Literal["company", "model", "product", "org"]
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -200,16 +200,9 @@ def parse_entities(text: str, file: str) -> EntityTable:
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping with 'entities'", path=file, line=1)
     model = validate(_FileModel, data, lines, file, _model_at)
-    names: dict[str, int] = {}
+    require_unique([item.name for item in model.entities], lines, file, "entities", "entity")
+    names = {item.name for item in model.entities}
     for index, item in enumerate(model.entities):
-        line = lines.of(("entities", index)) or 0
-        if item.name in names:
-            raise ConfigError(
-                f"duplicate entity {item.name!r} (first on line {names[item.name]})",
-                path=file,
-                line=line,
-            )
-        names[item.name] = line
         for field, aliases in (("aliases", item.aliases), ("short", item.short)):
             for number, alias in enumerate(aliases):
                 # An empty alias ("", "-") made the whole pattern match the empty string, and

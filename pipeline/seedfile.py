@@ -92,6 +92,18 @@ def _scalar(node: yaml.Node) -> Any:
     return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
+def require_unique(names: list[str], lines: Lines, file: str, section: str, what: str) -> None:
+    """Raise on the first name that repeats an earlier one in list ``section``."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        line = lines.of((section, index)) or 0
+        if name in seen:
+            raise ConfigError(
+                f"duplicate {what} {name!r} (first on line {seen[name]})", path=file, line=line
+            )
+        seen[name] = line
+
+
 def validate(
     model: type[Model],
     data: Any,

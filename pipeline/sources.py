@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.errors import ConfigError
 from pipeline.records import Source
-from pipeline.seedfile import Location, parse_yaml, read_text, validate
+from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
 from pipeline.settings import FetchSettings, SourcesConfig
 from pipeline.urls import is_http_url
 
@@ -77,16 +77,7 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
             "the top level must be a mapping with 'settings' and 'sources'", path=file, line=1
         )
     model = validate(_FileModel, data, lines, file, _model_at)
-    seen: dict[str, int] = {}
-    for index, source in enumerate(model.sources):
-        line = lines.of(("sources", index)) or 0
-        if source.name in seen:
-            raise ConfigError(
-                f"duplicate source name {source.name!r} (first on line {seen[source.name]})",
-                path=file,
-                line=line,
-            )
-        seen[source.name] = line
+    require_unique([s.name for s in model.sources], lines, file, "sources", "source name")
     sources = tuple(
         Source(
             name=s.name,
