@@ -173,6 +173,13 @@ class ArticleRow(Base):
     story_score: Mapped[float | None] = mapped_column(Float)
     story_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     clustered_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Classification: topics with evidence, entities, amounts, relevance to the seeds.
+    topics: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    amounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    unknown_names: Mapped[list[str] | None] = mapped_column(JSON)
+    relevance: Mapped[float | None] = mapped_column(Float, index=True)
+    classified_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class StoryRow(Base):
@@ -189,6 +196,37 @@ class StoryRow(Base):
     articles: Mapped[int] = mapped_column(Integer, default=0)
     sources: Mapped[int] = mapped_column(Integer, default=0)
     langs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime]
+
+
+class EventRow(Base):
+    """A tracked event: a story relevant to the seeds, with what it reports and its evidence.
+
+    ``revision`` grows when the event changes materially (a new topic, a new amount, more
+    sources); ``digest`` is the fingerprint of that material content.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(LANG_MAX))
+    relevance: Mapped[float] = mapped_column(Float)
+    topics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    amounts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    first_seen: Mapped[datetime] = mapped_column(index=True)
+    last_seen: Mapped[datetime] = mapped_column(index=True)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+    sources: Mapped[int] = mapped_column(Integer, default=0)
+    langs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    representative_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    digest: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime]
 
 

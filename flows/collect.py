@@ -5,7 +5,8 @@ Task grain (each is a unit that needs retries or visibility, never one per artic
 - ``poll-host``: poll the sources that share a host (one Fetcher, ≤ 2 requests at a time);
 - ``fetch-pages``: fetch and extract one batch of new entries (threads + extraction processes);
 - ``store-pages``: write one batch of articles and failures (retried on a transient DB error);
-- ``cluster``: copies and stories for the articles not clustered yet (one exclusive step).
+- ``cluster``: copies and stories for the articles not clustered yet (one exclusive step);
+- ``classify``: topics, entities, amounts, relevance; tracked events of the stories touched.
 
 Everything else is a direct call into ``pipeline``. The run fails only on systemic problems
 (bad configuration, database unreachable); a bad feed or page is a Failure in the summary.
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
@@ -29,6 +31,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
 from flows.report import artifact_rows
+from pipeline.classify import Classifier
 from pipeline.cluster import cluster_pending
 from pipeline.entities import load_entities
 from pipeline.pages import fetch_and_extract
@@ -47,6 +50,7 @@ from pipeline.store.entries import (
 from pipeline.store.runs import fail_run, finish_run, start_run, summary_json
 from pipeline.store.sources import record_polls, sync_sources
 from pipeline.tally import Tally
+from pipeline.tracking import classify_pending
 from pipeline.urls import host_port
 
 # Threads for task runs; the real network bounds are enforced by the window below and by each
@@ -103,6 +107,19 @@ def cluster_articles(db_url: str, entities_path: str, now: datetime) -> dict[str
     database = open_database(db_url, check=False)
     try:
         return asdict(cluster_pending(database, load_entities(entities_path), now))
+    finally:
+        database.dispose()
+
+
+@task(
+    name="classify", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=2
+)
+def classify_articles(db_url: str, seeds_dir: str, now: datetime) -> dict[str, int]:
+    """Topics, entities, amounts and relevance for every article not classified yet, and the
+    tracked events of their stories."""
+    database = open_database(db_url, check=False)
+    try:
+        return asdict(classify_pending(database, Classifier.from_seeds(Path(seeds_dir)), now))
     finally:
         database.dispose()
 
@@ -165,7 +182,7 @@ def collect(
     logger = get_run_logger()
     settings = load_settings(db_url=db, sources_path=sources)
     config = load_sources(settings.sources_path)
-    load_entities(settings.entities_path)  # a bad entity file stops the run before any work
+    Classifier.from_seeds(settings.seeds_dir)  # bad seed files stop the run before any work
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
@@ -223,12 +240,15 @@ def collect(
         clustering = cluster_articles.submit(
             settings.db_url, str(settings.entities_path), started
         ).result()
+        tracking = classify_articles.submit(
+            settings.db_url, str(settings.seeds_dir), started
+        ).result()
         # Validators are saved only now: had the run died earlier, the next run must not be
         # told "304 not modified" for entries whose pages were never stored.
         record_polls(database, polls, datetime.now(UTC))
         _record_poll_failures(database, polls, run_id)
         finished = started + _elapsed(clock)
-        summary = tally.summary(run_id, started, finished, clustering)
+        summary = tally.summary(run_id, started, finished, clustering, tracking)
         finish_run(database, summary)
     except BaseException as exc:
         try:

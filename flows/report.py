@@ -71,3 +71,11 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             f"{done.get('stories_joined', 0)} articles joined a story",
             highlight=False,
         )
+    labelled = summary.get("classification") or {}
+    if any(labelled.values()):
+        console.print(
+            f"classification: {labelled.get('articles', 0)} articles labelled, "
+            f"{labelled.get('relevant', 0)} relevant; tracked events: "
+            f"{labelled.get('events_new', 0)} new, {labelled.get('events_changed', 0)} changed",
+            highlight=False,
+        )

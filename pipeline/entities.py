@@ -145,6 +145,10 @@ class EntityTable:
                 return entity.name
         return None
 
+    def knows(self, name: str) -> bool:
+        """True when ``name`` is an alias (any spelling of spaces, hyphens and case)."""
+        return _compact(_key(name)) in self._aliases
+
     def with_makers(self, names: Counter[str] | set[str]) -> set[str]:
         """The names plus the companies that make them (ERNIE X1 implies Baidu)."""
         found = set(names)
@@ -231,3 +235,40 @@ def parse_entities(text: str, file: str) -> EntityTable:
 def load_entities(path: str | os.PathLike[str]) -> EntityTable:
     """Read and validate an entity file."""
     return parse_entities(read_text(path, "entity file"), str(path))
+
+
+# Model names not in the table, found by their shape: a name and a version ("Step-2",
+# "Hunyuan T1", "Qwen2.5-Max", "어니X1", "混元T1"). Listed by `newswatch entities --unknown`.
+_EDITIONS = (
+    "Max|Pro|Plus|Turbo|Mini|Lite|Ultra|Flash|Preview|Omni|Instruct|Coder|VL|Vision|Sonnet|"
+    "Opus|Haiku"
+)
+_VERSION = rf"(?:[A-Za-z]{{0,3}}\d+(?:\.\d+)?[A-Za-z]{{0,2}})(?:[ -](?:{_EDITIONS}))?"
+_UNKNOWN_LATIN = re.compile(
+    r"(?<![A-Za-z0-9])([A-Z][A-Za-z]{1,14}(?:[ -][A-Z][A-Za-z]{1,14})?[ -]?"
+    + _VERSION
+    + r")(?![A-Za-z0-9])"
+)
+# Korean and Chinese names take their version without a space ("어니X1", "混元T1"): with a
+# space, the word before is as likely a particle-bearing word ("텐센트는 R1").
+_UNKNOWN_CJK = re.compile(
+    r"(?<![\uac00-\ud7a3\u4e00-\u9fff])([\uac00-\ud7a3]{2,5}|[\u4e00-\u9fff]{2,5})"
+    r"((?:[A-Za-z]{1,3}\d+(?:\.\d+)?|\d+\.\d+)[A-Za-z]{0,2})(?![A-Za-z0-9])"
+)
+_NOT_MODEL = re.compile(
+    r"^(?:Series|Section|Chapter|Page|Table|Figure|Phase|Level|Top|No|Covid|COVID|Windows|iPhone|"
+    r"Galaxy|Pixel|Model|Version|Q|H|Article)\b"
+)
+
+
+def unknown_names(text: str, table: EntityTable) -> set[str]:
+    """Names shaped like model names ("Step-2", "어니X1") that the alias table does not know."""
+    norm = unicodedata.normalize("NFKC", text)
+    found: set[str] = set()
+    for match in _UNKNOWN_LATIN.finditer(norm):
+        name = match.group(1).strip(" -")
+        if not _NOT_MODEL.match(name) and any(c.isdigit() for c in name):
+            found.add(name)
+    for match in _UNKNOWN_CJK.finditer(norm):
+        found.add(match.group(1) + match.group(2))
+    return {name for name in found if not table.knows(name)}

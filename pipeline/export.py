@@ -3,8 +3,9 @@
 Fields: ``url``, ``canonical_url``, ``source``, ``title``, ``lang``, ``published_at`` (ISO 8601
 UTC or null), ``fetched_at``, ``text``, ``topics`` (list of names), ``relevance`` (0..1 or null),
 ``story_id``, ``duplicate_of`` (canonical URL of the original or null), ``entities`` (list of
-``{name, kind}``), ``amounts`` (list of ``{raw, value, currency, value_usd, kind}``). Fields that
-later stages fill are empty lists or null until then.
+``{name, kind}``), ``amounts`` (list of ``{raw, value, currency, value_usd, kind}``, each with
+``modality``, ``low``, ``high`` and ``unit`` as well). Until an article is classified its lists
+are empty and its relevance null.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def export_record(row: Mapping[str, Any]) -> dict[str, Any]:
             value = iso_utc(value)
         elif name in _LIST_FIELDS and value is None:
             value = []
+        elif name == "topics":
+            value = [t["name"] if isinstance(t, dict) else t for t in value or []]
+        elif name == "entities":
+            value = [{"name": e["name"], "kind": e["kind"]} for e in value or []]
         record[name] = value
     return record
 

@@ -183,6 +183,11 @@ class RunSummary:
     copies: int = 0
     stories_opened: int = 0
     stories_joined: int = 0
+    # The classification step: articles labelled, relevant ones, tracked events new/changed.
+    classified: int = 0
+    relevant: int = 0
+    events_new: int = 0
+    events_changed: int = 0
 
     @property
     def duration_s(self) -> float:

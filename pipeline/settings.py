@@ -7,7 +7,8 @@ This is the only module that reads ``NEWSWATCH_*`` environment variables:
 - ``NEWSWATCH_HOME``: data directory (default ``$XDG_DATA_HOME/newswatch`` or
   ``~/.local/share/newswatch``).
 - ``NEWSWATCH_SOURCES``: default sources file (default ``seeds/sources.yaml`` of this project).
-- ``NEWSWATCH_ENTITIES``: entity alias table (default ``seeds/entities.yaml``).
+- ``NEWSWATCH_SEEDS``: the folder of data files - entities.yaml, topics.yaml, rates.yaml and
+  the seed documents (default ``seeds/`` of this project).
 """
 
 from __future__ import annotations
@@ -78,7 +79,12 @@ class Settings:
     db_url: str
     home: Path
     sources_path: Path
-    entities_path: Path = SEEDS_DIR / "entities.yaml"
+    seeds_dir: Path = SEEDS_DIR
+
+    @property
+    def entities_path(self) -> Path:
+        """The entity alias table."""
+        return self.seeds_dir / "entities.yaml"
 
     @property
     def auto_upgrade(self) -> bool:
@@ -112,10 +118,10 @@ def load_settings(
     home = data_home(environ)
     url = db_url or environ.get("NEWSWATCH_DB") or default_db_url(home)
     sources = sources_path or environ.get("NEWSWATCH_SOURCES") or SEEDS_DIR / "sources.yaml"
-    entities = environ.get("NEWSWATCH_ENTITIES") or SEEDS_DIR / "entities.yaml"
+    seeds = environ.get("NEWSWATCH_SEEDS") or SEEDS_DIR
     return Settings(
         db_url=url,
         home=home,
         sources_path=Path(sources).expanduser(),
-        entities_path=Path(entities).expanduser(),
+        seeds_dir=Path(seeds).expanduser(),
     )

@@ -70,9 +70,11 @@ class Tally:
         started_at: datetime,
         finished_at: datetime,
         clustering: Mapping[str, int] | None = None,
+        tracking: Mapping[str, int] | None = None,
     ) -> RunSummary:
         """The run summary."""
         done = clustering or {}
+        labelled = tracking or {}
         return RunSummary(
             run_id,
             started_at,
@@ -82,4 +84,8 @@ class Tally:
             copies=done.get("copies", 0),
             stories_opened=done.get("new_stories", 0),
             stories_joined=done.get("joined", 0),
+            classified=labelled.get("articles", 0),
+            relevant=labelled.get("relevant", 0),
+            events_new=labelled.get("events_new", 0),
+            events_changed=labelled.get("events_changed", 0),
         )

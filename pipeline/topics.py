@@ -38,9 +38,17 @@ class _TopicModel(BaseModel):
     negative: dict[str, list[str]] = {}
 
 
+class _RelevanceModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    threshold: float = Field(0.5, ge=0, le=1)
+    seeds: list[str] = ["*.txt"]
+
+
 class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    relevance: _RelevanceModel = Field(default_factory=lambda: _RelevanceModel.model_validate({}))
     anchors: dict[str, list[str]] = {}
     topics: dict[str, _TopicModel]
 
@@ -50,6 +58,8 @@ def _model_at(location: Location) -> type[BaseModel] | None:
         return _FileModel
     if len(location) == 2 and location[0] == "topics":
         return _TopicModel
+    if location == ("relevance",):
+        return _RelevanceModel
     return None
 
 
@@ -105,9 +115,22 @@ def sentences(title: str, text: str) -> list[str]:
 class TopicTable:
     """Compiled topic definitions; :meth:`classify` labels one article."""
 
-    def __init__(self, anchors: Iterable[str], topics: list[_Topic]) -> None:
+    def __init__(
+        self,
+        anchors: Iterable[str],
+        topics: list[_Topic],
+        *,
+        relevance_threshold: float = 0.5,
+        seed_patterns: tuple[str, ...] = ("*.txt",),
+    ) -> None:
         self._anchors = _matcher(anchors)
         self.topics = topics
+        self.relevance_threshold = relevance_threshold
+        self.seed_patterns = seed_patterns
+
+    def anchor_count(self, text: str) -> int:
+        """How many AI anchor terms ``text`` contains."""
+        return len(self._anchors.findall(_fold(text))) if self._anchors is not None else 0
 
     @property
     def names(self) -> list[str]:
@@ -182,7 +205,12 @@ def parse_topics(text: str, file: str) -> TopicTable:
         negative = _matcher(term for terms in topic.negative.values() for term in terms)
         topics.append(_Topic(name, topic.anchored, topic.threshold, cues, weights, negative))
     anchors = [term for terms in model.anchors.values() for term in terms]
-    return TopicTable(anchors, topics)
+    return TopicTable(
+        anchors,
+        topics,
+        relevance_threshold=model.relevance.threshold,
+        seed_patterns=tuple(model.relevance.seeds),
+    )
 
 
 def load_topics(path: str | os.PathLike[str]) -> TopicTable:

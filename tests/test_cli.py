@@ -126,8 +126,11 @@ def test_collect_then_export_in_both_formats(
     assert len(records) == articles
     assert all(tuple(r) == EXPORT_FIELDS for r in records)
     first = records[0]
-    assert first["published_at"].endswith("Z") and first["topics"] == []
-    assert first["relevance"] is None and first["duplicate_of"] is None
+    assert first["published_at"].endswith("Z")
+    assert all(set(r["topics"]) <= {"model_launch", "pricing", "investment"} for r in records)
+    assert all(0.0 <= r["relevance"] <= 1.0 for r in records)
+    assert any(r["topics"] for r in records) and any(r["entities"] for r in records)
+    assert all(set(e) == {"name", "kind"} for r in records for e in r["entities"])
 
     out = tmp_path / "articles.csv"
     result = newswatch("export", "--format", "csv", "--output", str(out), "--db", db_url)

@@ -33,6 +33,10 @@ def iter_articles(
             ArticleRow.text,
             ArticleRow.story_id,
             original.canonical_url.label("duplicate_of"),
+            ArticleRow.topics,
+            ArticleRow.relevance,
+            ArticleRow.entities,
+            ArticleRow.amounts,
         )
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
         .outerjoin(original, original.id == ArticleRow.duplicate_of)

@@ -58,6 +58,12 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
             "stories_opened": summary.stories_opened,
             "stories_joined": summary.stories_joined,
         },
+        "classification": {
+            "articles": summary.classified,
+            "relevant": summary.relevant,
+            "events_new": summary.events_new,
+            "events_changed": summary.events_changed,
+        },
         "totals": {
             name: summary.total(name)
             for name in ("entries", "new", "unchanged", "failed", "skipped")
