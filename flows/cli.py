@@ -13,8 +13,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,6 +143,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recluster.add_argument("--json", action="store_true", help="print the counts as JSON")
     db_option(recluster)
+
+    reclassify = commands.add_parser(
+        "reclassify",
+        help="label stored articles again and rebuild tracked events (after seeds/*.yaml change)",
+        description="Forget the topics, entities, amounts and relevance of articles published "
+        "since DATE (all without --since), label them again with the current seeds/topics.yaml, "
+        "entities.yaml and rates.yaml, and rebuild the tracked events. No page is fetched. "
+        "Idempotent.",
+    )
+    reclassify.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only articles published at or after DATE (ISO 8601)",
+    )
+    reclassify.add_argument("--json", action="store_true", help="print the counts as JSON")
+    db_option(reclassify)
+
+    entities = commands.add_parser(
+        "entities",
+        help="list model names the alias table does not know yet",
+        description='With --unknown: names shaped like AI model names ("Step-2", "어니X1", '
+        '"混元T1") found in stored articles but not in seeds/entities.yaml, most frequent '
+        "first, to add as aliases.",
+    )
+    entities.add_argument(
+        "--unknown",
+        action="store_true",
+        required=True,
+        help="list unknown names (the only listing for now)",
+    )
+    entities.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="only articles published at or after DATE (ISO 8601)",
+    )
+    entities.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    entities.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(entities)
 
     info = commands.add_parser("info", help="show where data lives and what it holds")
     db_option(info)
@@ -311,107 +350,24 @@ def cmd_demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
 
 
-def cmd_stories(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """newswatch stories."""
-    from flows.present import print_json, print_stories
-    from pipeline.store.database import open_database
-    from pipeline.store.views import list_stories
-
-    settings = load_settings(db_url=args.db)
-    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
-    try:
-        found = list_stories(database, args.since, args.limit)
-    finally:
-        database.dispose()
-    if args.json:
-        print_json(found, out)
-    else:
-        print_stories(found, out)
-    return EXIT_OK
-
-
-def cmd_show(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """newswatch show."""
-    from flows.present import print_article, print_json
-    from pipeline.store.database import open_database
-    from pipeline.store.views import explain
-
-    settings = load_settings(db_url=args.db)
-    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
-    try:
-        article = explain(database, args.article)
-    finally:
-        database.dispose()
-    if article is None:
-        err.print(f"no stored article with id or URL {escape(args.article)}")
-        return EXIT_USAGE
-    if args.json:
-        print_json(article, out)
-    else:
-        print_article(article, out)
-    return EXIT_OK
-
-
-def cmd_recluster(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """newswatch recluster."""
-    from dataclasses import asdict
-
-    from flows.present import print_json
-    from pipeline.cluster import recluster
-    from pipeline.entities import load_entities
-    from pipeline.store.database import open_database
-
-    settings = load_settings(db_url=args.db)
-    entities = load_entities(settings.entities_path)
-    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
-    try:
-        with _counter(err, "recluster") as advance:
-            report = recluster(
-                database, entities, datetime.now(UTC), since=args.since, on_chunk=advance
-            )
-    finally:
-        database.dispose()
-    if args.json:
-        print_json(asdict(report), out)
-    else:
-        out.print(
-            f"reclustered {report.articles} articles: {report.copies} copies, "
-            f"{report.new_stories} stories opened, {report.joined} articles joined a "
-            "story",
-            highlight=False,
-        )
-    return EXIT_OK
-
-
-@contextmanager
-def _counter(err: Console, label: str) -> Iterator[Callable[[int], None]]:
-    """A running count on a terminal; nothing otherwise."""
-    if not err.is_terminal:
-        yield lambda count: None
-        return
-    from rich.progress import Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn(f"[bold]{label}"),
-        TextColumn("{task.completed} articles"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda count: progress.advance(task, count)
-
-
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "collect": cmd_collect,
     "export": cmd_export,
     "db": cmd_db,
     "info": cmd_info,
     "demo": cmd_demo,
-    "stories": cmd_stories,
-    "show": cmd_show,
-    "recluster": cmd_recluster,
+    "stories": lambda a, o, e: _curation().cmd_stories(a, o, e),
+    "show": lambda a, o, e: _curation().cmd_show(a, o, e),
+    "recluster": lambda a, o, e: _curation().cmd_recluster(a, o, e),
+    "reclassify": lambda a, o, e: _curation().cmd_reclassify(a, o, e),
+    "entities": lambda a, o, e: _curation().cmd_entities(a, o, e),
 }
+
+
+def _curation() -> Any:
+    import flows.curation
+
+    return flows.curation
 
 
 def main(argv: Sequence[str] | None = None) -> int:

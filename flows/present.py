@@ -119,6 +119,7 @@ def print_article(article: dict[str, Any], out: Console) -> None:
     )
     out.print(f"[bold]copies:[/bold] {_copy_line(article)}", highlight=False)
     out.print(f"[bold]story:[/bold] {_story_line(article)}", highlight=False)
+    print_labels(article, out)
     story = article["story"]
     if story:
         out.print(
@@ -143,3 +144,58 @@ def print_article(article: dict[str, Any], out: Console) -> None:
                 _cut(mark + member["title"], room),
             )
         out.print(table)
+
+
+def print_unknown(names: list[dict[str, Any]], out: Console) -> None:
+    """Unknown model names, most frequent first, with the article to look at."""
+    if not names:
+        out.print("no unknown model names in the stored articles")
+        return
+    table = Table(
+        title="model names not in seeds/entities.yaml (add them as aliases)", title_justify="left"
+    )
+    table.add_column("name", no_wrap=True)
+    table.add_column("articles", justify="right")
+    table.add_column("last seen", no_wrap=True)
+    table.add_column("example", justify="right")
+    for item in names:
+        table.add_row(
+            escape(item["name"]),
+            str(item["articles"]),
+            f"{item['last_seen']:%Y-%m-%d}",
+            f"#{item['last_article']}",
+        )
+    out.print(table)
+    out.print(
+        "`newswatch show ID` shows an article; after adding aliases, run `newswatch reclassify`.",
+        highlight=False,
+    )
+
+
+def print_labels(article: dict[str, Any], out: Console) -> None:
+    """An article's topics with evidence, relevance, entities and amounts."""
+    if article.get("classified_at") is None:
+        out.print("[bold]labels:[/bold] not classified yet", highlight=False)
+        return
+    out.print(f"[bold]relevance:[/bold] {article['relevance']:.2f}", highlight=False)
+    for topic in article.get("topics") or []:
+        out.print(
+            f"[bold]topic {topic['name']}[/bold] ({topic['score']:.2f}): "
+            f"“{escape(topic['evidence'])}”",
+            highlight=False,
+        )
+    names = ", ".join(f"{e['name']} ({e['kind']})" for e in article.get("entities") or [])
+    out.print(f"[bold]entities:[/bold] {escape(names) or '-'}", highlight=False)
+    for amount in article.get("amounts") or []:
+        if amount.get("value") is not None:
+            value = f"{amount['value']:,.10g}"
+        else:
+            value = f"{amount['low']:,.10g} to {amount['high']:,.10g}"
+        usd = f" = US${amount['value_usd']:,.10g}" if amount.get("value_usd") else ""
+        unit = f" {amount['unit']}" if amount.get("unit") else ""
+        out.print(
+            f"[bold]amount[/bold] {escape(amount['raw'])}: {value} "
+            f"{amount.get('currency') or '?'}{unit}{usd} — {amount['kind']}, "
+            f"{amount['modality']}",
+            highlight=False,
+        )

@@ -255,10 +255,44 @@ _UNKNOWN_CJK = re.compile(
     r"(?<![\uac00-\ud7a3\u4e00-\u9fff])([\uac00-\ud7a3]{2,5}|[\u4e00-\u9fff]{2,5})"
     r"((?:[A-Za-z]{1,3}\d+(?:\.\d+)?|\d+\.\d+)[A-Za-z]{0,2})(?![A-Za-z0-9])"
 )
+# Capitalized words that start a sentence or name a period, a unit or hardware, not a model.
 _NOT_MODEL = re.compile(
-    r"^(?:Series|Section|Chapter|Page|Table|Figure|Phase|Level|Top|No|Covid|COVID|Windows|iPhone|"
-    r"Galaxy|Pixel|Model|Version|Q|H|Article)\b"
+    r"^(?:Series|Section|Chapter|Page|Table|Figure|Phase|Level|Top|No|Covid|COVID|Windows|"
+    r"iPhone|Galaxy|Pixel|Model|Version|Q|H|Article|GPU|GPUs|CPU|AI|Between|Since|From|About|"
+    r"Over|Under|In|On|At|By|For|Up|Only|Around|Nearly|About|Apache|MIT|Jan|Feb|Mar|Apr|May|"
+    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|January|February|March|April|June|July|August|"
+    r"September|October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
+    r"Sunday)\b"
 )
+_YEAR = re.compile(r"(?:19|20)\d\d$")
+# Korean and Chinese words that end a phrase rather than a name ("收费0.8", "推理模型R1").
+_NOT_NAME_END = (
+    "和",
+    "约",
+    "费",
+    "为",
+    "是",
+    "在",
+    "的",
+    "了",
+    "与",
+    "及",
+    "至",
+    "达",
+    "到",
+    "模型",
+    "版本",
+    "价格",
+    "모델",
+    "버전",
+    "가격",
+)
+
+
+def _covered(name: str, table: EntityTable) -> bool:
+    """True when the name is an alias, or ends with one ("OpenAI GPT-4o")."""
+    words = re.split(r"[ ]", name)
+    return any(table.knows(" ".join(words[i:])) for i in range(len(words)))
 
 
 def unknown_names(text: str, table: EntityTable) -> set[str]:
@@ -267,8 +301,16 @@ def unknown_names(text: str, table: EntityTable) -> set[str]:
     found: set[str] = set()
     for match in _UNKNOWN_LATIN.finditer(norm):
         name = match.group(1).strip(" -")
-        if not _NOT_MODEL.match(name) and any(c.isdigit() for c in name):
-            found.add(name)
+        if _NOT_MODEL.match(name) or not any(c.isdigit() for c in name) or _YEAR.search(name):
+            continue
+        found.add(name)
     for match in _UNKNOWN_CJK.finditer(norm):
-        found.add(match.group(1) + match.group(2))
-    return {name for name in found if not table.knows(name)}
+        word, version = match.group(1), match.group(2)
+        if word.endswith(_NOT_NAME_END):
+            continue
+        # A bare decimal after a word is more often a figure ("折合约0.11") than a version,
+        # unless the word is a known name ("豆包1.5").
+        if not any(c.isalpha() for c in version) and not table.knows(word):
+            continue
+        found.add(word + version)
+    return {name for name in found if not _covered(name, table)}

@@ -54,6 +54,11 @@ def _article(conn: Any, ident: int) -> dict[str, Any] | None:
             ArticleRow.story_score,
             ArticleRow.story_evidence,
             ArticleRow.clustered_at,
+            ArticleRow.topics,
+            ArticleRow.entities,
+            ArticleRow.amounts,
+            ArticleRow.relevance,
+            ArticleRow.classified_at,
         )
         .join(SourceRow, SourceRow.id == ArticleRow.source_id)
         .outerjoin(original, original.id == ArticleRow.duplicate_of)
