@@ -138,6 +138,9 @@ _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "priced",
             "costs",
             "a month",
+            "a-month",
+            "monthly",
+            "/month",
             "per month",
             "subscription",
             "가격",
@@ -277,6 +280,7 @@ class Amount:
     low: float | None = None
     high: float | None = None
     unit: str | None = None
+    sentence: int = 0  # index in pipeline.topics.sentences(title, text); 0 is the title
 
     def as_dict(self) -> dict[str, object]:
         """The export form: raw, value, currency, value_usd, kind, plus range, unit, modality."""
@@ -391,7 +395,7 @@ def find_amounts(
     rates = dict(usd_per_unit or {})
     rates["USD"] = 1.0
     amounts = []
-    for sentence in sentences(title, text):
+    for index, sentence in enumerate(sentences(title, text)):
         norm = unicodedata.normalize("NFKC", sentence)
         for item in _scan(norm):
             raw = norm[item.start : item.end].strip()
@@ -410,6 +414,7 @@ def find_amounts(
                     item.low,
                     item.high,
                     item.unit,
+                    index,
                 )
             )
     return amounts

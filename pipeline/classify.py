@@ -8,6 +8,7 @@ article's title, text and language.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ from pipeline.amounts import Amount, find_amounts
 from pipeline.entities import EntityTable, load_entities, unknown_names
 from pipeline.relevance import SeedProfile, relevance, seed_profile, trigrams
 from pipeline.seedfile import parse_yaml, read_text, validate
-from pipeline.topics import TopicLabel, TopicTable, load_topics
+from pipeline.topics import TopicLabel, TopicTable, load_topics, sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,14 @@ def load_rates(path: str | os.PathLike[str]) -> dict[str, float]:
     return dict(validate(_RatesModel, data or {}, lines, file).usd_per_unit)
 
 
+def sentence_kinds(amounts: Iterable[Amount]) -> dict[int, set[str]]:
+    """The kinds of amount in each sentence."""
+    kinds: dict[int, set[str]] = {}
+    for amount in amounts:
+        kinds.setdefault(amount.sentence, set()).add(amount.kind)
+    return kinds
+
+
 @dataclass(frozen=True)
 class Classifier:
     """Topic, entity and rate tables with the seed profile."""
@@ -72,21 +81,39 @@ class Classifier:
         rates = load_rates(seeds / "rates.yaml") if (seeds / "rates.yaml").exists() else {}
         documents = sorted({p for pattern in topics.seed_patterns for p in seeds.glob(pattern)})
         texts = [read_text(p, "seed document") for p in documents]
-        return cls(topics, entities, rates, seed_profile(texts, entities, topics))
+        unseeded = cls(topics, entities, rates, SeedProfile(frozenset(), frozenset(), {}))
+        return cls(topics, entities, rates, seed_profile(texts, entities, unseeded.topics_of))
 
     @property
     def threshold(self) -> float:
         """The relevance from which a story becomes a tracked event."""
         return self.topics.relevance_threshold
 
+    def ai_sentences(self, title: str, text: str) -> set[int]:
+        """Indexes of the sentences (0 = title) that name an AI model, product or lab."""
+        table = self.entities.entities
+        return {
+            index
+            for index, sentence in enumerate(sentences(title, text))
+            if any(table[name].about_ai for name in self.entities.find(sentence))
+        }
+
+    def topics_of(
+        self, title: str, text: str, amounts: Iterable[Amount] | None = None
+    ) -> list[TopicLabel]:
+        """The topics of an article (amounts are found when not given)."""
+        found = find_amounts(title, text, self.rates) if amounts is None else amounts
+        return self.topics.classify(
+            title, text, self.ai_sentences(title, text), sentence_kinds(found)
+        )
+
     def classify(self, title: str, text: str, lang: str | None) -> Classification:
         """Classify one article."""
         whole = f"{title}\n{text}"
         found = self.entities.find(whole)
         named = self.entities.with_makers(found)
-        ai_names = [n for n in named if self.entities.entities[n].kind in ("model", "product")]
-        labels = tuple(self.topics.classify(title, text, ai_names))
         amounts = tuple(find_amounts(title, text, self.rates))
+        labels = tuple(self.topics_of(title, text, amounts))
         score = relevance(
             entities=named,
             labels=labels,

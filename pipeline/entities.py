@@ -37,6 +37,12 @@ class Entity:
     name: str
     kind: str
     company: str | None = None
+    ai: bool = False
+
+    @property
+    def about_ai(self) -> bool:
+        """True for models and products, and for companies marked as AI labs."""
+        return self.ai or self.kind in ("model", "product")
 
 
 class _EntityModel(BaseModel):
@@ -47,6 +53,7 @@ class _EntityModel(BaseModel):
     company: str | None = None
     aliases: list[str] = Field(min_length=1)
     short: list[str] = []
+    ai: bool = False
 
 
 class _FileModel(BaseModel):
@@ -226,7 +233,7 @@ def parse_entities(text: str, file: str) -> EntityTable:
             )
     return EntityTable(
         [
-            (Entity(item.name, item.kind, item.company), item.aliases, item.short)
+            (Entity(item.name, item.kind, item.company, item.ai), item.aliases, item.short)
             for item in model.entities
         ]
     )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline import minhash
 from pipeline.entities import EntityTable
 from pipeline.lang import detect_lang
-from pipeline.topics import TopicLabel, TopicTable
+from pipeline.topics import TopicLabel
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,9 @@ class SeedProfile:
 
 
 def seed_profile(
-    documents: Iterable[str], entities: EntityTable, topics: TopicTable
+    documents: Iterable[str],
+    entities: EntityTable,
+    topics_of: Callable[[str, str], Iterable[TopicLabel]],
 ) -> SeedProfile:
     """A profile of the seed documents (title on the first line)."""
     names: set[str] = set()
@@ -66,7 +68,7 @@ def seed_profile(
     for document in documents:
         title, _, text = document.partition("\n")
         names |= entities.with_makers(entities.find(document))
-        labels |= {label.name for label in topics.classify(title, text, names)}
+        labels |= {label.name for label in topics_of(title, text)}
         lang = detect_lang(document) or "und"
         grams.setdefault(lang, Counter()).update(trigrams(document))
     return SeedProfile(frozenset(names), frozenset(labels), grams)

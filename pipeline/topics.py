@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,8 @@ class _TopicModel(BaseModel):
     threshold: float = Field(1.0, gt=0)
     cues: dict[str, dict[str, float]]
     negative: dict[str, list[str]] = {}
+    amount_kinds: list[str] = []
+    amount_weight: float = Field(0.8, ge=0)
 
 
 class _RelevanceModel(BaseModel):
@@ -103,6 +105,8 @@ class _Topic:
     cues: re.Pattern[str]
     weights: Mapping[str, float]
     negative: re.Pattern[str] | None
+    amount_kinds: frozenset[str] = frozenset()
+    amount_weight: float = 0.8
 
 
 def sentences(title: str, text: str) -> list[str]:
@@ -137,39 +141,52 @@ class TopicTable:
         """Topic names, in file order."""
         return [topic.name for topic in self.topics]
 
-    def _anchored(self, sentence: str, ai_names: Iterable[str]) -> bool:
-        if self._anchors is not None and self._anchors.search(sentence):
-            return True
-        folded = sentence.casefold()
-        return any(name.casefold() in folded for name in ai_names)
+    def anchored(self, sentence: str) -> bool:
+        """True when a sentence has an AI anchor term."""
+        return self._anchors is not None and self._anchors.search(_fold(sentence)) is not None
 
-    def classify(self, title: str, text: str, ai_names: Iterable[str] = ()) -> list[TopicLabel]:
-        """Topics of an article; ``ai_names`` are AI models/products it names (anchors too)."""
-        names = list(ai_names)
+    def classify(
+        self,
+        title: str,
+        text: str,
+        ai_sentences: Collection[int] = (),
+        amounts: Mapping[int, Collection[str]] | None = None,
+    ) -> list[TopicLabel]:
+        """Topics of an article.
+
+        ``ai_sentences``: indexes (in :func:`sentences` order, 0 = title) of sentences that name
+        an AI model, product or lab; they are anchored like sentences with an anchor term.
+        ``amounts``: the kinds of money amount in each sentence (``price``, ``investment``...),
+        evidence for topics that list those kinds.
+        """
         parts = [_fold(s) for s in sentences(title, text)]
-        title_anchored = self._anchored(parts[0], names)
+        anchored = [i in ai_sentences or self.anchored(s) for i, s in enumerate(parts)]
+        kinds = amounts or {}
         labels = []
         for topic in self.topics:
+            # A title about something else (an EV price war) lends its anchor to no sentence.
+            title_negative = topic.negative is not None and topic.negative.search(parts[0])
+            title_anchor = anchored[0] and not title_negative
             scored: list[tuple[float, str]] = []
             for index, sentence in enumerate(parts):
-                hits = topic.cues.findall(sentence)
-                if not hits:
+                weight = max(
+                    (topic.weights.get(_key(hit), 0.0) for hit in topic.cues.findall(sentence)),
+                    default=0.0,
+                )
+                if topic.amount_kinds & set(kinds.get(index, ())):
+                    weight = max(weight, topic.amount_weight)
+                if weight == 0.0:
                     continue
                 if topic.negative is not None and topic.negative.search(sentence):
                     continue
-                if topic.anchored and not (title_anchored or self._anchored(sentence, names)):
+                if topic.anchored and not (title_anchor or anchored[index]):
                     continue
-                weight = max(topic.weights.get(_key(hit), 0.0) for hit in hits)
                 scored.append((weight * (TITLE_WEIGHT if index == 0 else 1.0), sentence))
             scored.sort(key=lambda item: -item[0])
             total = sum(score for score, _ in scored[:BEST_SENTENCES])
             if scored and total >= topic.threshold:
-                evidence = scored[0][1][:EVIDENCE_CHARS]
-                labels.append(
-                    TopicLabel(
-                        topic.name, round(min(1.0, total / (2 * topic.threshold)), 3), evidence
-                    )
-                )
+                score = round(min(1.0, total / (2 * topic.threshold)), 3)
+                labels.append(TopicLabel(topic.name, score, scored[0][1][:EVIDENCE_CHARS]))
         return labels
 
 
@@ -203,7 +220,18 @@ def parse_topics(text: str, file: str) -> TopicTable:
                 f"topics.{name}.cues: no cues", path=file, line=lines.of(("topics", name))
             )
         negative = _matcher(term for terms in topic.negative.values() for term in terms)
-        topics.append(_Topic(name, topic.anchored, topic.threshold, cues, weights, negative))
+        topics.append(
+            _Topic(
+                name,
+                topic.anchored,
+                topic.threshold,
+                cues,
+                weights,
+                negative,
+                frozenset(topic.amount_kinds),
+                topic.amount_weight,
+            )
+        )
     anchors = [term for terms in model.anchors.values() for term in terms]
     return TopicTable(
         anchors,
