@@ -24,6 +24,7 @@ LANGS = ("en", "ko", "zh")
 TITLE_WEIGHT = 2.0
 BEST_SENTENCES = 3
 EVIDENCE_CHARS = 240
+AMOUNT_WITH_CUE = 0.2  # added when a sentence has both a cue and an amount of the topic
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")
 _SPACE = re.compile(r"\s+")
 
@@ -174,7 +175,9 @@ class TopicTable:
                     default=0.0,
                 )
                 if topic.amount_kinds & set(kinds.get(index, ())):
-                    weight = max(weight, topic.amount_weight)
+                    # A cue and a matching amount are two signals: together they suffice.
+                    both = weight > 0.0
+                    weight = max(weight, topic.amount_weight) + (AMOUNT_WITH_CUE if both else 0)
                 if weight == 0.0:
                     continue
                 if topic.negative is not None and topic.negative.search(sentence):

@@ -173,6 +173,13 @@ def test_stories_show_and_recluster(site: LoopbackSite, tmp_path: Path, prefect_
     assert explained["story"]["id"] == copy["story_id"]
     assert newswatch("show", "999999", "--db", db_url).returncode == 2
 
+    labelled = json.loads(collected.stdout)["classification"]
+    assert labelled["articles"] == len(records) and labelled["events_new"] >= 1
+    reclassified = json.loads(newswatch("reclassify", "--json", "--db", db_url).stdout)
+    assert reclassified["articles"] == len(records) and reclassified["events_changed"] == 0
+    unknown = newswatch("entities", "--unknown", "--json", "--db", db_url)
+    assert unknown.returncode == 0 and isinstance(json.loads(unknown.stdout), list)
+
     before = newswatch("export", "--db", db_url).stdout
     first = json.loads(newswatch("recluster", "--json", "--db", db_url).stdout)
     second = json.loads(newswatch("recluster", "--json", "--db", db_url).stdout)
