@@ -2,11 +2,15 @@
 
 ``$500 billion``, ``US$1.2bn``, ``1000억달러`` (1.0e11 USD), ``1조 2000억원`` (1.2e12 KRW),
 ``3800亿元`` (3.8e11 CNY), unit prices such as ``$0.55 per million tokens`` or ``2元/百万tokens``,
-and vague sums kept as ranges (``수십억달러``: 1e9 to 1e10 USD; "billions of dollars"). Each
-amount gets a kind (investment, valuation, price, revenue, other) and a modality (announced,
-planned, reported, talk) from the nearest cue in its sentence: in the seed article,
-"사람들은 1000억달러 투자니, 5000억달러 투자니 이야기한다" is talk, not a commitment.
-``value_usd`` is exact for USD; other currencies use a dated rate table when one is given.
+monthly prices (``$20 a month``, ``월 20달러``), and vague sums and spans kept as ranges
+(``수십억달러``: 1e9 to 1e10 USD; "billions of dollars"; "$40-50 billion"). Each amount gets a
+kind (investment, valuation, price, revenue, other) from the nearest cue in its sentence, and a
+modality (announced, planned, reported, talk): a report or talk anywhere in the sentence
+qualifies the whole claim ("reportedly in talks to raise $40 billion" is reported), otherwise
+the nearest plan cue makes it planned. In the seed article, "사람들은 1000억달러 투자니,
+5000억달러 투자니 이야기한다" is talk, not a commitment. ``value_usd`` is exact for USD; other
+currencies use a dated rate table when one is given. ``¥`` is read as yuan, not yen: the sources
+are Korean, English and Chinese, and Chinese outlets and price pages write RMB as ``¥``.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ _WORDS = {
     "yuan": "CNY",
     "renminbi": "CNY",
     "元": "CNY",
+    "元人民币": "CNY",
     "人民币": "CNY",
     "위안": "CNY",
     "won": "KRW",
@@ -84,47 +89,67 @@ _WORDS = {
     "日元": "JPY",
     "円": "JPY",
     "港元": "HKD",
+    "港币": "HKD",
+    "hong kong dollars": "HKD",
+    "홍콩달러": "HKD",
+    "홍콩 달러": "HKD",
     "pounds": "GBP",
     "파운드": "GBP",
     "英镑": "GBP",
 }
 _CURRENCY_WORD = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
+# Words that are also common words: "GPT-4 won", "in 2024 won"; "클로드 3.5엔" (= 에는). A bare
+# number before them is an amount only when written as one ("1,450 won", "3,000엔").
+_AMBIGUOUS_PLAIN = frozenset({"won", "엔"})
+_EN_SCALE = r"(?:thousand|million|billion|trillion|mln|bn|mn|tn|[kmbt])\b"
 
-# $1.2 billion, US$ 500bn, €2bn, ¥10 million
+# $1.2 billion, US$ 500bn, €2bn, ¥10 million; spans "$40-50 billion", "$5 to $10 billion"
+# share the scale written once at the end.
 _PREFIXED = re.compile(
     rf"(US\$|HK\$|\$|€|£|¥|￥|₩|(?:USD|EUR|RMB|CNY|KRW)\s?)\s?{_NUM}"
-    r"(?:\s?(thousand|million|billion|trillion|mln|bn|mn|tn|[kmbt])\b)?",
+    rf"(?:\s?(?:-|–|to)\s?(?:US\$|\$)?{_NUM}(?=\s?{_EN_SCALE}))?"
+    rf"(?:\s?({_EN_SCALE}))?",
     re.IGNORECASE,
 )
 # 500 billion dollars, 2 billion yuan
 _SUFFIXED = re.compile(
-    rf"(?<![\w.$]){_NUM}\s?(thousand|million|billion|trillion)\s+(?:US\s)?({_CURRENCY_WORD})",
+    rf"(?<![\w.$]){_NUM}\s?(thousand|million|billion|trillion)\s+(?:U\.?S\.?\s)?({_CURRENCY_WORD})",
     re.IGNORECASE,
 )
-# 1000억달러, 1조 2000억원, 3억5000만 달러, 3800亿元, 5000亿美元, 2万亿元
+# 1000억달러, 1조 2000억원, 3억5000만 달러, 3800亿元, 5000亿美元, 2万亿元, 2만9000원
 _CJK = re.compile(
-    rf"{_NUM}\s?([천백만억조千百万萬亿億]+)(?:\s?(\d+)\s?([천백만억千百万萬亿億]+))?"
+    rf"{_NUM}\s?([천백만억조千百万萬亿億]+)(?:\s?(\d+)\s?([천백만억千百万萬亿億]*))?"
     rf"\s?({_CURRENCY_WORD})"
 )
-# 2元/百万tokens, 0.5 달러 ... plain numbers with a currency word
-_PLAIN = re.compile(rf"(?<![0-9A-Za-z.,]){_NUM}\s?({_CURRENCY_WORD})(?![a-z])", re.IGNORECASE)
-# 수십억달러, 수백만 달러, 数十亿美元, 上千亿元
+# 2元/百万tokens, 0.5 달러 ... plain numbers with a currency word ("AI 3원칙" is no sum)
+_PLAIN = re.compile(rf"(?<![0-9A-Za-z.,]){_NUM}\s?({_CURRENCY_WORD})(?![a-z칙])", re.IGNORECASE)
+# 수십억달러, 수백만 달러, 数十亿美元, 上千亿元; bare 수조원, 数亿元 ("a few"), 上亿元 ("over")
 _VAGUE_CJK = re.compile(
-    rf"(수십|수백|수천|몇십|몇백|数十|数百|数千|上千|上百|几十|几百)\s?([만억조万亿])\s?({_CURRENCY_WORD})"
+    r"((?<![가-힣])[수몇](?=[만억조])|(?<!十)[数几](?=[万亿])|[수몇数几上][십백천十百千]|上(?=亿))"
+    rf"\s?([만억조万亿]+)\s?({_CURRENCY_WORD})"
 )
 _VAGUE_EN = re.compile(
     r"\b(tens of|hundreds of)?\s?(millions|billions|trillions) of (dollars|yuan|won)\b",
     re.IGNORECASE,
 )
 _PER_UNIT = re.compile(
-    r"^\s?(?:/|per|每|당)?\s?(?:one\s|a\s|1\s)?(?:백만|百万|million|1M|1m)\s?(?:개\s)?"
+    r"^\s?(?:/|per|每|당)?\s?(?:one\s|a\s|1\s)?(?:백만|100만|百万|million|1M|1m)\s?(?:개\s)?"
     r"(?:input\s|output\s|입력\s|출력\s|输入|输出)?(?:tokens?|토큰|token)",
     re.IGNORECASE,
 )
 # "每百万tokens输出价格8元": the unit may come a few words before the number.
 _PER_UNIT_BEFORE = re.compile(
-    r"백만\s?토큰당|每百万|百万\s?tokens?|per million (?:input |output )?tokens?", re.IGNORECASE
+    r"(?:백만|100만)\s?(?:개\s?)?토큰당|토큰\s?(?:백만|100만)\s?개당|每百万|百万\s?tokens?"
+    r"|per million (?:input |output )?tokens?",
+    re.IGNORECASE,
 )
+# "$20 a month", "$200-a-month", "20美元/月"; before the number: "월 20달러", "每月20美元", "月费".
+_PER_MONTH = re.compile(
+    r"^\s?(?:-?\s?(?:a|per|each)[\s-]month\b|/\s?(?:month|mo)\b|monthly\b|/\s?月)",
+    re.IGNORECASE,
+)
+# "(?<![\d개])": "3월 20억 달러" is a date, "6개월" a duration.
+_PER_MONTH_BEFORE = re.compile(r"(?:(?<![\d개])월|매월|每月|月费|包月)\s?$")
 
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("valuation", ("valuation", "valued at", "valuing", "기업가치", "밸류", "몸값", "估值")),
@@ -320,9 +345,11 @@ def _cjk_scale(chars: str) -> float:
 
 
 def _vague_range(prefix: str, scale: float) -> tuple[float, float]:
-    digit = prefix[-1]
-    factor = {"십": 10.0, "十": 10.0, "백": 100.0, "百": 100.0, "천": 1000.0, "千": 1000.0}[digit]
-    return factor * scale, factor * 10 * scale
+    digits = {"십": 10.0, "十": 10.0, "백": 100.0, "百": 100.0, "천": 1000.0, "千": 1000.0}
+    factor = digits.get(prefix[-1], 1.0)
+    # "수조원", "数亿": a few, like "billions of dollars"; "上亿": upwards of one.
+    low = 2.0 if factor == 1.0 and prefix != "上" else 1.0
+    return low * factor * scale, factor * 10 * scale
 
 
 def _scan(sentence: str) -> list[_Found]:
@@ -334,16 +361,21 @@ def _scan(sentence: str) -> list[_Found]:
 
     for m in _CJK.finditer(sentence):
         value = _number(m[1], m[2]) * _cjk_scale(m[3])
-        if m[4] and m[5]:
+        if m[4]:
             value += float(m[4]) * _cjk_scale(m[5])
         add(_Found(m.start(), m.end(), value, None, None, _WORDS.get(m[6].lower()), None))
     for m in _VAGUE_CJK.finditer(sentence):
-        low, high = _vague_range(m[1], _CJK_SCALES[m[2]])
+        low, high = _vague_range(m[1], _cjk_scale(m[2]))
         add(_Found(m.start(), m.end(), None, low, high, _WORDS.get(m[3].lower()), None))
     for m in _PREFIXED.finditer(sentence):
-        scale = _EN_SCALES[m[4].lower()] if m[4] else 1.0
+        scale = _EN_SCALES[m[6].lower()] if m[6] else 1.0
         currency = _SYMBOLS.get(m[1].strip().lower())
-        add(_Found(m.start(), m.end(), _number(m[2], m[3]) * scale, None, None, currency, None))
+        value = _number(m[2], m[3]) * scale
+        if m[4]:
+            low, high = value, _number(m[4], m[5]) * scale
+            add(_Found(m.start(), m.end(), None, low, high, currency, None))
+        else:
+            add(_Found(m.start(), m.end(), value, None, None, currency, None))
     for m in _SUFFIXED.finditer(sentence):
         value = _number(m[1], m[2]) * _EN_SCALES[m[3].lower()]
         add(_Found(m.start(), m.end(), value, None, None, _WORDS.get(m[4].lower()), None))
@@ -353,6 +385,8 @@ def _scan(sentence: str) -> list[_Found]:
         low, high = (2 * base if factor == 1.0 else factor * base), factor * 10 * base
         add(_Found(m.start(), m.end(), None, low, high, _WORDS.get(m[3].lower()), None))
     for m in _PLAIN.finditer(sentence):
+        if m[3].lower() in _AMBIGUOUS_PLAIN and "," not in m[1]:
+            continue
         add(
             _Found(
                 m.start(), m.end(), _number(m[1], m[2]), None, None, _WORDS.get(m[3].lower()), None
@@ -362,15 +396,17 @@ def _scan(sentence: str) -> list[_Found]:
 
 
 def _with_unit(sentence: str, item: _Found) -> _Found:
-    """The amount with its unit when it is a price per million tokens."""
-    after = _PER_UNIT.match(sentence[item.end : item.end + 40])
-    before = _PER_UNIT_BEFORE.search(sentence[max(0, item.start - 25) : item.start])
-    if not (after or before):
-        return item
-    end = item.end + (after.end() if after else 0)
-    return _Found(
-        item.start, end, item.value, item.low, item.high, item.currency, "per million tokens"
-    )
+    """The amount with its unit when it is a price per million tokens or per month."""
+    for unit, after_pattern, before_pattern, reach in (
+        ("per million tokens", _PER_UNIT, _PER_UNIT_BEFORE, 25),
+        ("per month", _PER_MONTH, _PER_MONTH_BEFORE, 8),
+    ):
+        after = after_pattern.match(sentence[item.end : item.end + 40])
+        before = before_pattern.search(sentence[max(0, item.start - reach) : item.start])
+        if after or before:
+            end = item.end + (after.end() if after else 0)
+            return _Found(item.start, end, item.value, item.low, item.high, item.currency, unit)
+    return item
 
 
 def _nearest(
@@ -399,8 +435,13 @@ def find_amounts(
         norm = unicodedata.normalize("NFKC", sentence)
         for item in _scan(norm):
             raw = norm[item.start : item.end].strip()
-            kind = "price" if item.unit else _nearest(norm, item.start, _KINDS, "other")
-            modality = _nearest(norm, item.start, _MODALITIES, "announced")
+            if item.unit == "per million tokens":
+                kind = "price"
+            else:  # "$1 billion a month" may be spending: per month is only the default
+                kind = _nearest(norm, item.start, _KINDS, "price" if item.unit else "other")
+            modality = _nearest(norm, item.start, _MODALITIES[:2], "") or _nearest(
+                norm, item.start, _MODALITIES[2:], "announced"
+            )
             rate = rates.get(item.currency or "")
             usd = item.value * rate if rate is not None and item.value is not None else None
             amounts.append(

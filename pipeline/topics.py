@@ -25,7 +25,8 @@ TITLE_WEIGHT = 2.0
 BEST_SENTENCES = 3
 EVIDENCE_CHARS = 240
 AMOUNT_WITH_CUE = 0.2  # added when a sentence has both a cue and an amount of the topic
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])|\n+")
+# A sentence ends at . ! ? (and 。！？ even without a space), but not inside "U.S." or "U.K.".
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])(?<!\.[A-Z]\.)\s+|(?<=[。！？])|\n+")
 _SPACE = re.compile(r"\s+")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from db.models import ArticleRow, EntryRow, FailureRow, RunRow, SourceRow, StoryRow
+from db.models import ArticleRow, EntryRow, EventRow, FailureRow, RunRow, SourceRow, StoryRow
 from pipeline.records import RunSummary
 from pipeline.store.database import Database, insert
 
@@ -124,6 +124,7 @@ def counts(db: Database) -> dict[str, int]:
                 ("entries", EntryRow),
                 ("articles", ArticleRow),
                 ("stories", StoryRow),
+                ("events", EventRow),
                 ("runs", RunRow),
                 ("failures", FailureRow),
             )
