@@ -13,15 +13,19 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from pipeline.errors import ConfigError, DatabaseError, NewswatchError
 from pipeline.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pipeline.store.database import Database
 
 EXIT_OK, EXIT_USAGE, EXIT_DATABASE = 0, 2, 3
 
@@ -209,6 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def opened(db_url: str | None) -> Iterator[Database]:
+    """The database of the settings (``--db`` first), upgraded when embedded; closed after."""
+    from pipeline.store.database import open_database
+
+    settings = load_settings(db_url=db_url)
+    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 def _quiet_prefect(verbose: bool) -> None:
     # Prefect logs every task state on the console; the summary table says what matters.
     if not verbose:
@@ -271,22 +288,17 @@ def cmd_collect(args: argparse.Namespace, out: Console, err: Console) -> int:
 def cmd_export(args: argparse.Namespace, out: Console, err: Console) -> int:
     """newswatch export."""
     from pipeline.export import export_record, write_csv, write_jsonl
-    from pipeline.store.database import open_database
     from pipeline.store.export import iter_articles
 
-    settings = load_settings(db_url=args.db)
-    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
-    records = (export_record(row) for row in iter_articles(database, args.since))
     writer = write_csv if args.format == "csv" else write_jsonl
-    try:
+    with opened(args.db) as database:
+        records = (export_record(row) for row in iter_articles(database, args.since))
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as handle:
                 count = writer(records, handle)
             err.print(f"{count} articles written to {args.output}")
         else:
             writer(records, sys.stdout)
-    finally:
-        database.dispose()
     return EXIT_OK
 
 
@@ -304,7 +316,7 @@ def cmd_db(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def cmd_info(args: argparse.Namespace, out: Console, err: Console) -> int:
     """newswatch info."""
-    from pipeline.store.database import display_url, open_database, schema_status
+    from pipeline.store.database import display_url, schema_status
     from pipeline.store.runs import counts, last_run
 
     settings = load_settings(db_url=args.db)
@@ -314,18 +326,15 @@ def cmd_info(args: argparse.Namespace, out: Console, err: Console) -> int:
         "sources_file": str(settings.sources_path),
         "prefect_api": os.environ.get("PREFECT_API_URL") or "temporary local API per run",
     }
-    database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
-    try:
+    with opened(args.db) as database:
         data["schema_revision"], data["schema_head"] = schema_status(database)
         data["counts"] = counts(database)
         run = last_run(database)
-        data["last_run"] = (
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in run.items()}
-            if run
-            else None
-        )
-    finally:
-        database.dispose()
+    data["last_run"] = (
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in run.items()}
+        if run
+        else None
+    )
     if args.json:
         out.print_json(json.dumps(data, ensure_ascii=False))
         return EXIT_OK

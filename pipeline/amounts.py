@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pipeline.topics import sentences
 
 _NUM = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
-_EN_SCALES = {
+EN_SCALES = {
     "thousand": 1e3,
     "k": 1e3,
     "million": 1e6,
@@ -37,7 +37,7 @@ _EN_SCALES = {
     "tn": 1e12,
     "t": 1e12,
 }
-_CJK_SCALES = {
+CJK_SCALES = {
     "천": 1e3,
     "백": 1e2,
     "만": 1e4,
@@ -333,14 +333,16 @@ class _Found:
     unit: str | None
 
 
-def _number(whole: str, fraction: str | None) -> float:
+def number(whole: str, fraction: str | None) -> float:
+    """The value of a number matched as (digits with commas, decimals)."""
     return float(whole.replace(",", "") + ("." + fraction if fraction else ""))
 
 
-def _cjk_scale(chars: str) -> float:
+def cjk_scale(chars: str) -> float:
+    """The multiplier of Korean/Chinese scale characters: 억 1e8, 万亿 1e12."""
     scale = 1.0
     for char in chars:
-        scale *= _CJK_SCALES[char]
+        scale *= CJK_SCALES[char]
     return scale
 
 
@@ -360,27 +362,27 @@ def _scan(sentence: str) -> list[_Found]:
             found.append(item)
 
     for m in _CJK.finditer(sentence):
-        value = _number(m[1], m[2]) * _cjk_scale(m[3])
+        value = number(m[1], m[2]) * cjk_scale(m[3])
         if m[4]:
-            value += float(m[4]) * _cjk_scale(m[5])
+            value += float(m[4]) * cjk_scale(m[5])
         add(_Found(m.start(), m.end(), value, None, None, _WORDS.get(m[6].lower()), None))
     for m in _VAGUE_CJK.finditer(sentence):
-        low, high = _vague_range(m[1], _cjk_scale(m[2]))
+        low, high = _vague_range(m[1], cjk_scale(m[2]))
         add(_Found(m.start(), m.end(), None, low, high, _WORDS.get(m[3].lower()), None))
     for m in _PREFIXED.finditer(sentence):
-        scale = _EN_SCALES[m[6].lower()] if m[6] else 1.0
+        scale = EN_SCALES[m[6].lower()] if m[6] else 1.0
         currency = _SYMBOLS.get(m[1].strip().lower())
-        value = _number(m[2], m[3]) * scale
+        value = number(m[2], m[3]) * scale
         if m[4]:
-            low, high = value, _number(m[4], m[5]) * scale
+            low, high = value, number(m[4], m[5]) * scale
             add(_Found(m.start(), m.end(), None, low, high, currency, None))
         else:
             add(_Found(m.start(), m.end(), value, None, None, currency, None))
     for m in _SUFFIXED.finditer(sentence):
-        value = _number(m[1], m[2]) * _EN_SCALES[m[3].lower()]
+        value = number(m[1], m[2]) * EN_SCALES[m[3].lower()]
         add(_Found(m.start(), m.end(), value, None, None, _WORDS.get(m[4].lower()), None))
     for m in _VAGUE_EN.finditer(sentence):
-        base = _EN_SCALES[m[2].lower().rstrip("s")]
+        base = EN_SCALES[m[2].lower().rstrip("s")]
         factor = {"tens of": 10.0, "hundreds of": 100.0}.get((m[1] or "").lower(), 1.0)
         low, high = (2 * base if factor == 1.0 else factor * base), factor * 10 * base
         add(_Found(m.start(), m.end(), None, low, high, _WORDS.get(m[3].lower()), None))
@@ -389,7 +391,7 @@ def _scan(sentence: str) -> list[_Found]:
             continue
         add(
             _Found(
-                m.start(), m.end(), _number(m[1], m[2]), None, None, _WORDS.get(m[3].lower()), None
+                m.start(), m.end(), number(m[1], m[2]), None, None, _WORDS.get(m[3].lower()), None
             )
         )
     return sorted((_with_unit(sentence, item) for item in found), key=lambda f: f.start)

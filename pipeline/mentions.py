@@ -11,34 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pipeline.amounts import EN_SCALES, cjk_scale, number
+
 _NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
-_EN_SCALE = {
-    "thousand": 1e3,
-    "k": 1e3,
-    "million": 1e6,
-    "mn": 1e6,
-    "m": 1e6,
-    "mln": 1e6,
-    "billion": 1e9,
-    "bn": 1e9,
-    "b": 1e9,
-    "trillion": 1e12,
-    "tn": 1e12,
-    "t": 1e12,
-}
-_CJK_SCALE = {
-    "만": 1e4,
-    "억": 1e8,
-    "조": 1e12,
-    "万": 1e4,
-    "亿": 1e8,
-    "億": 1e8,
-    "萬": 1e4,
-    "千": 1e3,
-    "百": 1e2,
-    "천": 1e3,
-    "백": 1e2,
-}
 # Scale words anywhere; one-letter scales only after a currency sign ("32B" is a model size).
 _EN_AMOUNT = re.compile(
     rf"(?:(?<=[$€£¥₩])\s?|(?<![\w.\-])){_NUMBER}\s*"
@@ -68,17 +43,6 @@ _NOT_CODE = re.compile(
 )
 
 
-def _value(whole: str, fraction: str | None) -> float:
-    return float(whole.replace(",", "") + ("." + fraction if fraction else ""))
-
-
-def _cjk_scale(chars: str) -> float:
-    scale = 1.0
-    for char in chars:
-        scale *= _CJK_SCALE[char]
-    return scale
-
-
 def _amount_key(value: float) -> str | None:
     if value < 1e4:  # small sums (a price per token, a phone) say little about which event
         return None
@@ -94,25 +58,25 @@ def mention_keys(text: str) -> set[str]:
     for match in _EN_AMOUNT.finditer(norm):
         spans.append(match.span())
         whole, fraction, scale = (match[1], match[2], match[3]) if match[1] else match.groups()[3:]
-        key = _amount_key(_value(whole, fraction) * _EN_SCALE[scale.lower()])
+        key = _amount_key(number(whole, fraction) * EN_SCALES[scale.lower()])
         if key:
             keys.add(key)
     for match in _CJK_AMOUNT.finditer(norm):
         spans.append(match.span())
-        value = _value(match[1], match[2]) * _cjk_scale(match[3])
+        value = number(match[1], match[2]) * cjk_scale(match[3])
         if match[4] and match[5]:  # "1조 2000억"
-            value += float(match[4]) * _cjk_scale(match[5])
+            value += float(match[4]) * cjk_scale(match[5])
         key = _amount_key(value)
         if key:
             keys.add(key)
     for match in _MONEY.finditer(norm):
         spans.append(match.span())
-        key = _amount_key(_value(match[1], match[2]))
+        key = _amount_key(number(match[1], match[2]))
         if key:
             keys.add(key)
     for match in _PERCENT.finditer(norm):
         spans.append(match.span())
-        keys.add(f"pct:{_value(match[1], match[2]):g}")
+        keys.add(f"pct:{number(match[1], match[2]):g}")
     rest = list(norm)
     for start, end in spans:
         rest[start:end] = " " * (end - start)
