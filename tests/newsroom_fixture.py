@@ -121,7 +121,9 @@ def build_newsroom() -> Newsroom:
                     outlet=outlet,
                     slug=f"ko-{i}",
                     title=f"{title} ({outlet})",
-                    published=base + timedelta(hours=i),
+                    # The wire copy appears a little later, as syndicated copies do: the
+                    # original is then the same whatever order the pages are fetched in.
+                    published=base + timedelta(hours=i, minutes=0 if outlet == "hanguk-it" else 20),
                     author="김기자",
                     summary=lead[:40],
                     # The second outlet runs the first one's story as a wire copy: a wire
