@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -210,7 +210,76 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the run summary as JSON")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="collect the history of a date range from sitemaps, web archives and feed archives",
+        description="Read the history sources of the sources file (kind: sitemap, warc, and "
+        "feeds with RFC 5005 archives) for every day from --start to --end (inclusive, UTC), "
+        "fetch and extract the pages published on those days, and store them with the same "
+        "dedup and classification as collect. Each finished day of each source is recorded: "
+        "running the same backfill again, or after a crash, resumes where it stopped.",
+    )
+    backfill.add_argument("--start", type=_day, required=True, metavar="DATE", help="first day")
+    backfill.add_argument("--end", type=_day, required=True, metavar="DATE", help="last day")
+    backfill.add_argument(
+        "--sources",
+        metavar="PATH",
+        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
+    )
+    backfill.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeat for several; default: every sitemap, warc and feed)",
+    )
+    db_option(backfill)
+    backfill.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backfill.add_argument(
+        "--verbose", "-v", action="store_true", help="show Prefect's own log lines"
+    )
+
+    runs = commands.add_parser(
+        "runs",
+        help="list recent runs (collect, backfill, ...) with their counts and failures",
+        description="List recent runs, newest first: kind, status, start, duration, new and "
+        "failed articles. With --id, one run's per-source summary and failures.",
+    )
+    runs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    runs.add_argument("--kind", help="only runs of this kind (collect, backfill, ...)")
+    runs.add_argument("--id", type=int, metavar="RUN", help="show one run in full")
+    runs.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(runs)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run collect on a schedule (and serve the other deployments) until stopped",
+        description="Serve the newswatch deployments in this process: collect every "
+        "$NEWSWATCH_COLLECT_EVERY (default 30m), a daily digest at $NEWSWATCH_DIGEST_CRON, and "
+        "backfill and reclassify on demand. Without PREFECT_API_URL a local Prefect server is "
+        "started (its data under the data folder) and stopped on exit. Ctrl-C or SIGTERM stops "
+        "cleanly.",
+    )
+    serve.add_argument(
+        "--sources",
+        metavar="PATH",
+        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
+    )
+    db_option(serve)
+    serve.add_argument(
+        "--every", metavar="DURATION", help="collect interval, e.g. 10m (default: settings)"
+    )
+    serve.add_argument("--digest-cron", metavar="CRON", help="digest slot (default: settings)")
+    serve.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
     return parser
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (e.g. 2025-03-01)") from exc
 
 
 @contextmanager
@@ -370,7 +439,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "recluster": lambda a, o, e: _curation().cmd_recluster(a, o, e),
     "reclassify": lambda a, o, e: _curation().cmd_reclassify(a, o, e),
     "entities": lambda a, o, e: _curation().cmd_entities(a, o, e),
+    "backfill": lambda a, o, e: _module("flows.backfill_cli").cmd_backfill(a, o, e),
+    "runs": lambda a, o, e: _module("flows.runs_cli").cmd_runs(a, o, e),
+    "serve": lambda a, o, e: _module("flows.serve").cmd_serve(a, o, e),
 }
+
+
+def _module(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(name)
 
 
 def _curation() -> Any:

@@ -17,25 +17,21 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
 from flows.report import artifact_rows
+from flows.runners import page_runner, submit_pages
+from flows.tasks import classify_articles, cluster_articles, fetch_pages, poll_host, store_pages
 from pipeline.classify import Classifier
-from pipeline.cluster import cluster_pending
-from pipeline.entities import load_entities
-from pipeline.pages import fetch_and_extract
-from pipeline.poll import group_by_host, poll_sources
+from pipeline.poll import group_by_host
 from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
 from pipeline.settings import FetchSettings, load_settings
 from pipeline.sources import load_sources
@@ -45,83 +41,15 @@ from pipeline.store.entries import (
     record_failures,
     register_entries,
     retry_entries,
-    save_outcomes,
 )
 from pipeline.store.runs import fail_run, finish_run, start_run, summary_json
 from pipeline.store.sources import record_polls, sync_sources
 from pipeline.tally import Tally
-from pipeline.tracking import classify_pending
 from pipeline.urls import host_port
 
 # Threads for task runs; the real network bounds are enforced by the window below and by each
 # task's Fetcher (per-host and global limits from the sources file).
 TASK_THREADS = 16
-
-
-@task(name="poll-host", cache_policy=NO_CACHE, persist_result=False)
-def poll_host(
-    sources: list[Source], validators: dict[str, Validators], fetch: FetchSettings, now: datetime
-) -> list[PollResult]:
-    """Poll every source on one host."""
-    return poll_sources(sources, validators, fetch, now)
-
-
-@task(name="fetch-pages", cache_policy=NO_CACHE, persist_result=False)
-def fetch_pages(
-    entries: list[Entry], sources: dict[str, Source], fetch: FetchSettings, now: datetime
-) -> list[PageOutcome]:
-    """Fetch and extract one batch of pages."""
-    bar = progress.current()
-    return fetch_and_extract(
-        entries, sources, fetch, now, workers=fetch.extract_workers, on_done=bar.advance
-    )
-
-
-@task(
-    name="store-pages",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    retries=2,
-    retry_delay_seconds=2,
-)
-def store_pages(
-    db_url: str,
-    outcomes: list[PageOutcome],
-    source_ids: dict[str, int],
-    run_id: int,
-    max_attempts: int,
-    now: datetime,
-) -> SavedCounts:
-    """Write one batch of outcomes (idempotent: safe to retry)."""
-    database = open_database(db_url, check=False)
-    try:
-        return save_outcomes(database, outcomes, source_ids, run_id, max_attempts, now)
-    finally:
-        database.dispose()
-
-
-@task(name="cluster", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=2)
-def cluster_articles(db_url: str, entities_path: str, now: datetime) -> dict[str, int]:
-    """Find copies and stories for every article not clustered yet (this run's and any left
-    by an interrupted run)."""
-    database = open_database(db_url, check=False)
-    try:
-        return asdict(cluster_pending(database, load_entities(entities_path), now))
-    finally:
-        database.dispose()
-
-
-@task(
-    name="classify", cache_policy=NO_CACHE, persist_result=False, retries=1, retry_delay_seconds=2
-)
-def classify_articles(db_url: str, seeds_dir: str, now: datetime) -> dict[str, int]:
-    """Topics, entities, amounts and relevance for every article not classified yet, and the
-    tracked events of their stories."""
-    database = open_database(db_url, check=False)
-    try:
-        return asdict(classify_pending(database, Classifier.from_seeds(Path(seeds_dir)), now))
-    finally:
-        database.dispose()
 
 
 def batches(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
@@ -182,6 +110,7 @@ def collect(
     logger = get_run_logger()
     settings = load_settings(db_url=db, sources_path=sources)
     config = load_sources(settings.sources_path)
+    feeds = config.feeds  # sitemaps and archives are read by backfill
     Classifier.from_seeds(settings.seeds_dir)  # bad seed files stop the run before any work
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
@@ -193,11 +122,11 @@ def collect(
         flow_run_id=str(flow_run.get_id() or "") or None,
     )
     try:
-        states = sync_sources(database, config.sources, started)
+        states = sync_sources(database, feeds, started)
         validators = {name: state.validators for name, state in states.items()}
         source_ids = {name: state.id for name, state in states.items()}
-        by_name = {s.name: s for s in config.sources}
-        polls = _poll_all(config.sources, validators, config.fetch, started)
+        by_name = {s.name: s for s in feeds}
+        polls = _poll_all(feeds, validators, config.fetch, started)
         fresh_entries = [e for p in polls for e in p.entries]
         fresh_urls = register_entries(database, fresh_entries, source_ids, started)
         retries = retry_entries(database, list(by_name), config.fetch.max_attempts, started)
@@ -212,15 +141,15 @@ def collect(
             len(todo) - len(fresh_urls),
         )
         stores: list[tuple[PrefectFuture[SavedCounts], list[PageOutcome]]] = []
-        with progress.page_progress(show_progress) as bar:
+        with progress.page_progress(show_progress) as bar, page_runner(settings) as runner:
             bar.grow(len(todo))
             groups = batches(todo, config.fetch.batch_size)
             for index, group in enumerate(groups, start=1):
-                outcomes = (
-                    fetch_pages.with_options(task_run_name=f"pages {index}/{len(groups)}")
-                    .submit(group, by_name, config.fetch, started)
-                    .result()
-                )
+                outcomes = submit_pages(
+                    runner,
+                    fetch_pages.with_options(task_run_name=f"pages {index}/{len(groups)}"),
+                    {"entries": group, "sources": by_name, "fetch": config.fetch, "now": started},
+                ).result()
                 stored = store_pages.with_options(
                     task_run_name=f"store {index}/{len(groups)}"
                 ).submit(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pipeline.errors import ConfigError
 from pipeline.records import Source
@@ -23,8 +24,9 @@ class _SourceModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    # kind comes before url: the url check depends on it.
+    kind: Literal["feed", "sitemap", "warc"] = "feed"
     url: str
-    kind: Literal["feed"] = "feed"
     lang: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     tags: list[str] = []
     robots: bool = True
@@ -32,8 +34,16 @@ class _SourceModel(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _url_for_kind(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip()
+        if info.data.get("kind") == "warc" and not value.lower().startswith(
+            ("http://", "https://")
+        ):
+            # A WARC file may be local: a path, or a file:// URL.
+            path = value.removeprefix("file://")
+            if not path or "\x00" in path:
+                raise ValueError("must be an http(s) URL or the path of a WARC file")
+            return path
         # is_http_url also checks the port; a space inside is a typo, never a real feed URL.
         if not is_http_url(value) or any(c.isspace() for c in value):
             raise ValueError("must be an absolute http or https URL")
@@ -78,10 +88,11 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
         )
     model = validate(_FileModel, data, lines, file, _model_at)
     require_unique([s.name for s in model.sources], lines, file, "sources", "source name")
+    base = Path(file).parent
     sources = tuple(
         Source(
             name=s.name,
-            url=s.url,
+            url=_located(s.url, s.kind, base),
             kind=s.kind,
             lang=s.lang,
             tags=tuple(s.tags),
@@ -91,6 +102,13 @@ def parse_sources(text: str, file: str) -> SourcesConfig:
         for s in model.sources
     )
     return SourcesConfig(path=file, fetch=model.settings, sources=sources)
+
+
+def _located(url: str, kind: str, base: Path) -> str:
+    """A local WARC path is taken relative to the sources file's folder."""
+    if kind != "warc" or url.lower().startswith(("http://", "https://")):
+        return url
+    return str((base / Path(url).expanduser()).resolve())
 
 
 def load_sources(path: str | os.PathLike[str]) -> SourcesConfig:

@@ -164,7 +164,7 @@ BAD = [
     ),
     ("bad-lang", source("url: https://a.example/feed\nlang: korean"), 4, ["lang"]),
     ("bad-name", "sources:\n  - name: 'two words'\n    url: https://a.example/\n", 2, ["name"]),
-    ("bad-kind", source("url: https://a.example/feed\nkind: sitemap"), 4, ["kind"]),
+    ("bad-kind", source("url: https://a.example/feed\nkind: atom"), 4, ["kind"]),
     ("non-string-key", source("url: https://a.example/feed\n1: x"), 4, ["keys must be strings"]),
     ("yaml-1.1-boolean-key", "sources: []\nyes: 1\n", 2, ["keys must be strings"]),
     (
