@@ -98,8 +98,16 @@ def _sentence(rng: random.Random, lang: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def generate(n: int, *, seed: int = 7, per_feed: int = 50) -> Newsroom:
-    """A newsroom of ``n`` articles over ``ceil(n / per_feed)`` feeds."""
+def generate(
+    n: int,
+    *,
+    seed: int = 7,
+    per_feed: int = 50,
+    start: datetime = datetime(2025, 3, 1, tzinfo=UTC),
+    every: timedelta = timedelta(minutes=7),
+) -> Newsroom:
+    """A newsroom of ``n`` articles over ``ceil(n / per_feed)`` feeds, published ``every``
+    apart from ``start``."""
     rng = random.Random(seed)
     feeds = max(1, -(-n // per_feed))
     outlets: list[Outlet] = []
@@ -118,7 +126,6 @@ def generate(n: int, *, seed: int = 7, per_feed: int = 50) -> Newsroom:
                 timezone=zone,
             )
         )
-    start = datetime(2025, 3, 1, tzinfo=UTC)
     stories: list[Story] = []
     for number in range(n):
         outlet = outlets[number // per_feed]
@@ -130,7 +137,7 @@ def generate(n: int, *, seed: int = 7, per_feed: int = 50) -> Newsroom:
             Story(
                 outlet=outlet.id,
                 slug=f"story-{number:06d}",
-                published=start + timedelta(minutes=7 * number),
+                published=start + every * number,
                 title=_sentence(rng, outlet.lang)[:90],
                 author="Staff",
                 summary=paragraphs[0][:160],

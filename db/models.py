@@ -8,12 +8,13 @@ Schema changes ship with an Alembic revision in ``db/migrations/versions``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -284,3 +286,19 @@ class FailureRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     status: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime]
+
+
+class BackfillWindowRow(Base):
+    """One day of one history source that a backfill has finished: never done again."""
+
+    __tablename__ = "backfill_windows"
+    __table_args__ = (UniqueConstraint("source_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    new_articles: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime]

@@ -13,7 +13,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from pipeline.records import PageOutcome
 
@@ -35,21 +42,32 @@ class PageBar:
 
     def advance(self, outcome: PageOutcome) -> None:
         """One page done."""
+        self.add(1)
+
+    def read(self, count: int) -> None:
+        """``count`` pages found and done at once (an archive read in batches)."""
+        self.grow(count)
+        self.add(count)
+
+    def add(self, count: int) -> None:
+        """``count`` pages done."""
         if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task)
+            self._progress.advance(self._task, count)
 
 
 @contextmanager
-def page_progress(enabled: bool | None = None) -> Iterator[PageBar]:
+def page_progress(enabled: bool | None = None, label: str = "collect") -> Iterator[PageBar]:
     """Make a page bar current for the duration of the block."""
     show = sys.stderr.isatty() if enabled is None else enabled
     progress = None
     if show:
         progress = Progress(
-            TextColumn("[bold]collect"),
+            TextColumn(f"[bold]{label}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=True,
         )

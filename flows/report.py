@@ -44,8 +44,9 @@ def artifact_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     """Print the per-source table with totals and duration."""
+    kind = "backfill" if "backfill" in summary else "collect"
     table = Table(
-        title=f"collect run {summary['run_id']}: {summary['duration_s']:.1f} s",
+        title=f"{kind} run {summary['run_id']}: {summary['duration_s']:.1f} s",
         title_justify="left",
     )
     table.add_column("source")
@@ -79,3 +80,16 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             f"{labelled.get('events_new', 0)} new, {labelled.get('events_changed', 0)} changed",
             highlight=False,
         )
+    window = summary.get("backfill")
+    if window:
+        console.print(
+            f"backfill {window['start']}..{window['end']}: {window['done_now']} source-days "
+            f"done now, {window['already_done']} done before, of {window['source_days']}",
+            highlight=False,
+        )
+        if window.get("incomplete"):
+            console.print(
+                "[yellow]not recorded as done (a page or sitemap is to be retried; run the "
+                f"same backfill again):[/yellow] {escape(', '.join(window['incomplete']))}",
+                highlight=False,
+            )

@@ -44,6 +44,7 @@ class ParsedFeed:
     skipped: int
     warnings: tuple[str, ...]
     title: str = ""
+    prev_archive: str | None = None  # RFC 5005: the next older page of an archived feed
 
 
 def primary_language(tag: str | None) -> str | None:
@@ -178,4 +179,17 @@ def parse_feed(page: Page, source: Source, *, now: datetime, max_entries: int = 
         warnings.append(f"{over_cap} entries beyond max_entries={max_entries} skipped")
         skipped += over_cap
     title = _field_text(parsed.get("feed") or {}, "title", 300)
-    return ParsedFeed(tuple(entries), skipped, tuple(warnings), title)
+    return ParsedFeed(
+        tuple(entries), skipped, tuple(warnings), title, _prev_archive(parsed, page.final_url)
+    )
+
+
+def _prev_archive(parsed: Any, base: str) -> str | None:
+    """The ``prev-archive`` link of an RFC 5005 archived feed, resolved; None if absent."""
+    for link in (parsed.get("feed") or {}).get("links") or ():
+        rel = str(dict.get(link, "rel") or "").lower()
+        href = dict.get(link, "href")
+        if rel == "prev-archive" and isinstance(href, str) and href.strip():
+            target = resolve(href, base)
+            return target if normalize(target) else None
+    return None

@@ -59,6 +59,9 @@ class FetchSettings(BaseModel):
     extract_workers: int = Field(0, ge=0, le=64, description="0 = one per CPU core")
     batch_size: int = Field(250, ge=1, le=10_000, description="pages per fetch-and-extract task")
     max_attempts: int = Field(3, ge=1, le=20, description="tries per page across runs")
+    backfill_batches: int = Field(
+        2, ge=1, le=16, description="page batches a backfill keeps in flight"
+    )
     max_entries: int = Field(
         500, ge=1, le=100_000, description="entries taken from one feed per poll; more are skipped"
     )

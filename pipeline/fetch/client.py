@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import BinaryIO
 
 import httpx
 
@@ -149,6 +150,8 @@ class Fetcher:
         max_bytes: int | None = None,
         truncate: bool = False,
         robots: bool = False,
+        sink: BinaryIO | None = None,
+        timeout: float | None = None,
     ) -> Page:
         """GET ``url`` with redirects, retries on 429/503 and every guard; raise FetchError.
 
@@ -157,11 +160,16 @@ class Fetcher:
 
         A body above ``max_bytes`` (default ``max_page_bytes``) raises TooLargeError, or with
         ``truncate`` ends the download and keeps the first ``max_bytes`` bytes.
+
+        With ``sink``, the body is written there instead of kept (the Page's body is empty);
+        ``timeout`` replaces the settings' total timeout (large archive files need longer).
         """
         attempt = 0
         while True:
             try:
-                return self._get_once(url, headers or {}, page, max_bytes, truncate, robots)
+                return self._get_once(
+                    url, headers or {}, page, max_bytes, truncate, robots, sink, timeout
+                )
             except _RetryAfter as wait:
                 attempt += 1
                 if attempt > self.settings.max_retries:
@@ -183,9 +191,12 @@ class Fetcher:
         max_bytes: int | None,
         truncate: bool,
         robots: bool,
+        sink: BinaryIO | None = None,
+        total: float | None = None,
     ) -> Page:
         settings = self.settings
-        deadline = time.monotonic() + settings.timeout
+        total = total or settings.timeout
+        deadline = time.monotonic() + total
         current = url
         visited: set[str] = set()
         for _hop in range(settings.max_redirects + 1):
@@ -200,9 +211,7 @@ class Fetcher:
                 self._check_robots(current)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise FetchTimeoutError(
-                    f"total timeout of {settings.timeout:g} s exceeded", url=url
-                )
+                raise FetchTimeoutError(f"total timeout of {total:g} s exceeded", url=url)
             timeout = httpx.Timeout(remaining, connect=min(settings.connect_timeout, remaining))
             with self._slot(current):
                 response = self._send(url, current, headers, timeout)
@@ -223,6 +232,7 @@ class Fetcher:
                         max_bytes=max_bytes,
                         truncate=truncate,
                         deadline=deadline,
+                        sink=sink,
                     )
                 finally:
                     response.close()
@@ -254,6 +264,7 @@ class Fetcher:
         max_bytes: int | None,
         truncate: bool,
         deadline: float,
+        sink: BinaryIO | None = None,
     ) -> Page:
         status = response.status_code
         if status in (429, 503):
@@ -282,12 +293,18 @@ class Fetcher:
                     f"content type {ctype.split(';')[0]}", url=url, status=status
                 )
         body = self._read_capped(
-            url, response, max_bytes or self.settings.max_page_bytes, truncate, deadline
+            url, response, max_bytes or self.settings.max_page_bytes, truncate, deadline, sink
         )
         return Page(url, final, status, headers, body, self._clock())
 
     def _read_capped(
-        self, url: str, response: httpx.Response, cap: int, truncate: bool, deadline: float
+        self,
+        url: str,
+        response: httpx.Response,
+        cap: int,
+        truncate: bool,
+        deadline: float,
+        sink: BinaryIO | None = None,
     ) -> bytes:
         decoder = BoundedDecoder(content_encoding(url, response))
         declared = response.headers.get("Content-Length", "")
@@ -306,7 +323,10 @@ class Fetcher:
                 size = cap
                 return False
             size += len(piece)
-            chunks.append(piece)
+            if sink is not None:
+                sink.write(piece)
+            else:
+                chunks.append(piece)
             return True
 
         try:
@@ -315,9 +335,7 @@ class Fetcher:
                     if not keep(piece):
                         return b"".join(chunks)
                 if time.monotonic() > deadline:
-                    raise FetchTimeoutError(
-                        f"total timeout of {self.settings.timeout:g} s exceeded", url=url
-                    )
+                    raise FetchTimeoutError("total timeout exceeded while reading", url=url)
             keep(decoder.rest())
         except httpx.TimeoutException as exc:
             raise FetchTimeoutError(

@@ -82,9 +82,14 @@ def summary_json(summary: RunSummary) -> dict[str, Any]:
     }
 
 
-def finish_run(db: Database, summary: RunSummary, status: str = "completed") -> None:
-    """Close a run with its totals and summary."""
-    data = summary_json(summary)
+def finish_run(
+    db: Database,
+    summary: RunSummary,
+    status: str = "completed",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Close a run with its totals and summary (plus ``extra`` sections, e.g. a backfill's)."""
+    data = {**summary_json(summary), **(extra or {})}
     data["failures"] = data["failures"][:200]  # the failures table has them all
     with db.begin() as conn:
         conn.execute(
@@ -147,3 +152,64 @@ def last_run(db: Database) -> dict[str, Any] | None:
             .limit(1)
         ).first()
     return dict(row._mapping) if row else None
+
+
+def recent_runs(db: Database, limit: int = 20, kind: str | None = None) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with their totals (``newswatch runs``)."""
+    query = select(
+        RunRow.id,
+        RunRow.kind,
+        RunRow.status,
+        RunRow.started_at,
+        RunRow.finished_at,
+        RunRow.sources,
+        RunRow.entries,
+        RunRow.new_articles,
+        RunRow.unchanged,
+        RunRow.failed,
+        RunRow.flow_run_id,
+    )
+    if kind:
+        query = query.where(RunRow.kind == kind)
+    with db.connect() as conn:
+        rows = conn.execute(query.order_by(RunRow.id.desc()).limit(limit)).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def run_detail(db: Database, run_id: int) -> dict[str, Any] | None:
+    """One run with its stored summary and every failure it recorded."""
+    with db.connect() as conn:
+        row = conn.execute(select(RunRow.__table__).where(RunRow.id == run_id)).first()
+        if row is None:
+            return None
+        failures = conn.execute(
+            select(
+                FailureRow.stage,
+                FailureRow.source,
+                FailureRow.url,
+                FailureRow.reason,
+                FailureRow.detail,
+                FailureRow.status,
+            )
+            .where(FailureRow.run_id == run_id)
+            .order_by(FailureRow.id)
+        ).all()
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "flow_run_id": row.flow_run_id,
+        "sources_path": row.sources_path,
+        "totals": {
+            "sources": row.sources,
+            "entries": row.entries,
+            "new": row.new_articles,
+            "unchanged": row.unchanged,
+            "failed": row.failed,
+            "skipped": row.skipped,
+        },
+        "summary": row.summary,
+        "failures": [dict(f._mapping) for f in failures],
+    }
