@@ -57,7 +57,8 @@ def _count(db_url: str, model: Any) -> int:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["collect"], ["export"], ["db", "upgrade"], ["info"], ["demo"]]
+    "command",
+    [[], ["collect"], ["export"], ["db", "upgrade"], ["info"], ["demo"], ["backfill"], ["runs"]],
 )
 def test_help_explains_every_command(command: list[str]) -> None:
     result = newswatch(*command, "--help")
@@ -88,7 +89,10 @@ def test_missing_sources_file_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2 and "not found" in result.stderr
 
 
-@pytest.mark.parametrize("command", [["collect"], ["export"], ["info"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "command",
+    [["collect"], ["export"], ["info"], ["db", "upgrade"], ["runs"]],
+)
 def test_unreachable_database_exits_3(command: list[str]) -> None:
     result = newswatch(*command, "--db", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     assert result.returncode == 3
