@@ -119,24 +119,22 @@ def prefect_server(home: Path) -> Iterator[str]:
 
 def run_collect(sources: Path, db_url: str, home: Path, api_url: str | None) -> dict[str, Any]:
     """Run `newswatch collect` as a user would; sample the RSS of its process tree."""
+    return run_cli(
+        ["collect", "--json", "--no-progress", "--sources", str(sources), "--db", db_url],
+        home,
+        api_url,
+    )
+
+
+def run_cli(argv: list[str], home: Path, api_url: str | None) -> dict[str, Any]:
+    """Run a `newswatch` command printing JSON; sample the RSS of its process tree."""
     env = {**os.environ, "NEWSWATCH_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     if api_url:
         env["PREFECT_API_URL"] = api_url
     start = time.perf_counter()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flows.cli",
-            "collect",
-            "--json",
-            "--no-progress",
-            "--sources",
-            str(sources),
-            "--db",
-            db_url,
-        ],
+        [sys.executable, "-m", "flows.cli", *argv],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -164,7 +162,7 @@ def run_collect(sources: Path, db_url: str, home: Path, api_url: str | None) -> 
     out, err = process.communicate()
     wall = time.perf_counter() - start
     if process.returncode != 0:
-        raise RuntimeError(f"collect failed ({process.returncode}): {err[-2000:]}")
+        raise RuntimeError(f"{argv[0]} failed ({process.returncode}): {err[-2000:]}")
     summary = json.loads(out)
     return {
         "wall_s": wall,

@@ -219,3 +219,16 @@ def test_exact_copy_and_distinct_story_the_next_week(
     assert amp["copy_method"] == "exact" and amp["copy_similarity"] == 1.0
     assert later_one["duplicate_of"] is None
     assert later_one["story_id"] != amp["story_id"]  # outside the 72-hour window
+
+
+def test_an_article_without_names_or_numbers_opens_a_story_of_its_own(
+    database: Database, entities: EntityTable
+) -> None:
+    t0 = datetime(2025, 3, 16, 6, 0, tzinfo=UTC)
+    # Chinese text gives no word keys, and this one names nobody and counts nothing.
+    plain = "今天天气很好，河边散步的人很多，大家聊着家常，一直到中午才回家。" * 3
+    ids = _store(database, [("https://wire.example/plain", "平静的一天", plain, t0, t0)])
+    report = cluster_pending(database, entities, t0)
+    assert report.articles == 1 and report.new_stories == 1
+    shown = explain(database, str(ids["https://wire.example/plain"]))
+    assert shown is not None and shown["story_id"] is not None

@@ -283,14 +283,14 @@ def join_story(
         .where(ArticleRow.id == article.id)
         .values(story_id=story_id, story_score=score, story_evidence=evidence, clustered_at=now)
     )
-    if add_keys:
-        conn.execute(
-            insert(db, StoryKeyRow.__table__).on_conflict_do_nothing(),
-            [
-                {"story_id": story_id, "kind": kind, "value": value, "day": day_of(article.when)}
-                for kind, value in set(_keys(article))
-            ],
-        )
+    keys = [
+        {"story_id": story_id, "kind": kind, "value": value, "day": day_of(article.when)}
+        for kind, value in set(_keys(article))
+    ]
+    # An article without names or numbers has no keys; an empty list would insert one
+    # row of defaults.
+    if add_keys and keys:
+        conn.execute(insert(db, StoryKeyRow.__table__).on_conflict_do_nothing(), keys)
     refresh_story(conn, story_id, now)
 
 
