@@ -437,3 +437,29 @@ def test_backfill_killed_midway_resumes_each_day_once_without_duplicates(
     urls = stored_urls(sqlite_url)
     assert len(urls) == len(set(urls))
     assert sorted(urls) == sorted(site.url(article_path(s)) for s in wanted)
+
+
+def test_warc_given_as_a_url_is_downloaded_once_through_the_guarded_client(
+    site: LoopbackSite, tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSWATCH_HOME", str(tmp_path / "home"))
+    room = history_newsroom(40)
+    archive = tmp_path / "remote.warc.gz"
+    write_warc(archive, room, "https://archive-news.example")
+    site.add("/crawl/remote.warc.gz", Route(archive.read_bytes(), content_type="application/gzip"))
+    sources = write_sources(
+        tmp_path,
+        site,
+        [{"name": "remote", "kind": "warc", "url": site.url("/crawl/remote.warc.gz")}],
+    )
+    window = (date(2025, 2, 1), date(2025, 2, 10))
+
+    summary = run_backfill(sources, sqlite_url, *window)
+
+    assert summary["totals"]["new"] == len(in_window(room, *window)) > 0
+    assert site.hits["/crawl/remote.warc.gz"] == 1
+    kept = list((tmp_path / "home" / "archives").iterdir())
+    assert len(kept) == 1 and kept[0].read_bytes() == archive.read_bytes()
+    later = run_backfill(sources, sqlite_url, date(2025, 2, 11), date(2025, 2, 20))
+    assert later["totals"]["new"] == len(in_window(room, date(2025, 2, 11), date(2025, 2, 20)))
+    assert site.hits["/crawl/remote.warc.gz"] == 1  # the kept copy is read, not fetched again
