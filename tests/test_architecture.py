@@ -113,3 +113,22 @@ def test_query_commands_do_not_import_prefect() -> None:
         "else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT).returncode == 0
+
+
+def test_running_query_commands_does_not_import_prefect(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    code = (
+        "import sys, io, contextlib; from flows.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    codes = [main([c, '--db', {db!r}]) for c in ('runs', 'info', 'export', 'stories')]\n"
+        "assert codes == [0, 0, 0, 0], codes\n"
+        "sys.exit(1 if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) "
+        "else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
