@@ -350,6 +350,7 @@ def _store_days(
     polls: list[PollResult] = []
     fresh: Counter[str] = Counter()
     windows: list[tuple[_Day, list[Entry]]] = []
+    scheduled: set[str] = set()  # a URL two sources list is fetched once
     for found in discoveries:
         by_day = found.by_day()
         todo_days = [d for d in days if (found.source, d) not in done]
@@ -358,7 +359,12 @@ def _store_days(
         fresh[found.source] += len(registered)
         states = known_urls(database, [e.url for e in entries])
         for day in todo_days:
-            pending = [e for e in by_day.get(day, []) if states.get(e.url) == "pending"]
+            pending = [
+                e
+                for e in by_day.get(day, [])
+                if states.get(e.url) == "pending" and e.url not in scheduled
+            ]
+            scheduled.update(e.url for e in pending)
             windows.append(
                 (
                     _Day(found.source, day, len(by_day.get(day, [])), complete=found.complete),

@@ -463,3 +463,26 @@ def test_warc_given_as_a_url_is_downloaded_once_through_the_guarded_client(
     later = run_backfill(sources, sqlite_url, date(2025, 2, 11), date(2025, 2, 20))
     assert later["totals"]["new"] == len(in_window(room, date(2025, 2, 11), date(2025, 2, 20)))
     assert site.hits["/crawl/remote.warc.gz"] == 1  # the kept copy is read, not fetched again
+
+
+def test_a_page_two_history_sources_list_is_fetched_once(
+    site: LoopbackSite, tmp_path: Path, sqlite_url: str
+) -> None:
+    room = history_newsroom()
+    serve_history(site, room)
+    site.update(_archived_feeds(room, site.base_url).items())
+    sources = write_sources(
+        tmp_path,
+        site,
+        [
+            {"name": "history", "kind": "sitemap", "url": site.url(INDEX_PATH)},
+            {"name": "archived", "url": site.url("/feed.xml")},
+        ],
+    )
+
+    summary = run_backfill(sources, sqlite_url, *FEB)
+
+    wanted = in_window(room, *FEB)
+    assert summary["totals"]["new"] == len(wanted)
+    assert all(site.hits[article_path(s)] == 1 for s in wanted)
+    assert summary["backfill"]["done_now"] == 2 * 28
