@@ -10,6 +10,12 @@ runs threads) could deadlock, and spawning fresh interpreters would re-import tr
 Hostile pages are contained: each extraction has a time limit inside its worker, and a worker
 that dies (the OOM killer, a crash in C code) fails only the pages it held, as transient
 ``extract_crash`` failures retried in a later run; the pool is replaced and the batch goes on.
+
+A daemonic process may not start children, and a Dask worker under its nanny is one: there the
+batch extracts in its own process, one page at a time while the lanes keep fetching, and Dask
+runs many such processes. A parser exception is still that page's failure; a worker that dies
+is Dask's to report (see ``flows/runners.py``); the time limit needs a main thread, which a
+Dask task does not run in.
 """
 
 from __future__ import annotations
@@ -126,6 +132,11 @@ def _fetch_one(fetcher: Fetcher, entry: Entry) -> Page | PageOutcome:
         return _failure(entry, Stage.FETCH, exc)
 
 
+def can_start_processes() -> bool:
+    """Whether this process may start worker processes (a daemonic one may not)."""
+    return not multiprocessing.current_process().daemon
+
+
 def worker_count(configured: int) -> int:
     """Extraction processes to use: ``configured``, or one per usable core when 0."""
     if configured > 0:
@@ -198,6 +209,10 @@ def fetch_and_extract(
     for entry in entries:
         queues[host_port(entry.link)].append(entry)
     processes = worker_count(workers)
+    if processes > 1 and not can_start_processes():
+        # multiprocessing refuses (AssertionError) to start a pool from a daemonic process.
+        log.debug("daemonic process, extracting in-process entries=%d", len(entries))
+        processes = 1
     backlog = threading.BoundedSemaphore(processes * 4)
     outcomes: list[PageOutcome] = []
     pending: list[Future[PageOutcome]] = []
