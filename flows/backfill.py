@@ -30,14 +30,14 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows import progress
+from flows.batches import fetch_and_store
 from flows.report import artifact_rows
-from flows.runners import page_runner, submit_pages
-from flows.tasks import classify_articles, cluster_articles, fetch_pages, store_pages
+from flows.runners import batches_in_flight, page_runner
+from flows.tasks import classify_articles, cluster_articles
 from pipeline.archives import ArchiveResult, backfill_archive, open_archive
 from pipeline.classify import Classifier
 from pipeline.errors import ConfigError
@@ -258,7 +258,10 @@ def backfill(
             len(done),
             len(chosen) * len(days),
         )
-        with progress.page_progress(show_progress, label="backfill") as bar:
+        with (
+            page_runner(settings) as runner,
+            progress.page_progress(show_progress, label="backfill") as bar,
+        ):
             urls = [s for s in todo if s.kind != "warc"]
             discoveries = _discover_all(urls, window, fetch, started)
             polls, fresh, outcomes_by_source = _store_days(
@@ -272,6 +275,7 @@ def backfill(
                 started,
                 bar,
                 {s.name: s for s in chosen},
+                runner,
             )
             archives = [
                 _read_one(s, window, fetch, settings, source_ids, run_id, started, plan, database)
@@ -345,6 +349,7 @@ def _store_days(
     now: datetime,
     bar: progress.PageBar,
     sources: dict[str, Source],
+    runner: TaskRunner[Any] | None,
 ) -> tuple[list[PollResult], Counter[str], dict[str, tuple[int, int, list[Any]]]]:
     """Register, fetch, extract and store the entries of every day not done yet."""
     polls: list[PollResult] = []
@@ -392,53 +397,21 @@ def _store_days(
     for failure in extra_failures:
         new, unchanged, failures = results.get(failure.source, (0, 0, []))
         results[failure.source] = (new, unchanged, [*failures, failure])
-    _run_batches(database, batches, plan, fetch, settings, now, bar, results, sources)
+    fetch_and_store(
+        [b.entries for b in batches],
+        runner=runner,
+        in_flight=max(fetch.backfill_batches, batches_in_flight(runner)),
+        sources=sources,
+        fetch=fetch,
+        now=now,
+        db_url=settings.db_url,
+        source_ids=plan.source_ids,
+        run_id=plan.run_id,
+        on_stored=lambda index, outcomes, counts: _settle(
+            database, batches[index], outcomes, counts, plan, results
+        ),
+    )
     return polls, fresh, results
-
-
-def _run_batches(
-    database: Any,
-    batches: list[_Batch],
-    plan: _Plan,
-    fetch: FetchSettings,
-    settings: Settings,
-    now: datetime,
-    bar: progress.PageBar,
-    results: dict[str, tuple[int, int, list[Any]]],
-    sources: dict[str, Source],
-) -> None:
-    """Fetch and store the batches, ``backfill_batches`` at a time, closing days as they end."""
-    queue = list(enumerate(batches, start=1))
-    fetching: dict[PrefectFuture[Any], _Batch] = {}
-    storing: dict[PrefectFuture[Any], tuple[_Batch, list[PageOutcome]]] = {}
-    total = len(batches)
-    with page_runner(settings) as runner:
-        while queue or fetching or storing:
-            while queue and len(fetching) + len(storing) < fetch.backfill_batches:
-                index, batch = queue.pop(0)
-                future = submit_pages(
-                    runner,
-                    fetch_pages.with_options(task_run_name=f"pages {index}/{total}"),
-                    {"entries": batch.entries, "sources": sources, "fetch": fetch, "now": now},
-                )
-                fetching[future] = batch
-            done, _ = wait([*fetching, *storing], timeout=0.1)
-            for future in done:
-                if future in fetching:
-                    batch = fetching.pop(future)
-                    outcomes: list[PageOutcome] = future.result()
-                    stored = store_pages.submit(
-                        settings.db_url,
-                        outcomes,
-                        plan.source_ids,
-                        plan.run_id,
-                        fetch.max_attempts,
-                        now,
-                    )
-                    storing[stored] = (batch, outcomes)
-                elif future in storing:
-                    batch, outcomes = storing.pop(future)
-                    _settle(database, batch, outcomes, future.result(), plan, results)
 
 
 def _settle(

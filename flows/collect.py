@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -27,9 +28,10 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
+from flows.batches import fetch_and_store
 from flows.report import artifact_rows
-from flows.runners import page_runner, submit_pages
-from flows.tasks import classify_articles, cluster_articles, fetch_pages, poll_host, store_pages
+from flows.runners import batches_in_flight, page_runner
+from flows.tasks import classify_articles, cluster_articles, poll_host
 from pipeline.classify import Classifier
 from pipeline.poll import group_by_host
 from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
@@ -115,6 +117,7 @@ def collect(
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
+    stack = ExitStack()
     run_id = start_run(
         database,
         started,
@@ -122,6 +125,8 @@ def collect(
         flow_run_id=str(flow_run.get_id() or "") or None,
     )
     try:
+        # Entered first: a Dask cluster that cannot be reached stops the run before any work.
+        runner = stack.enter_context(page_runner(settings))
         states = sync_sources(database, feeds, started)
         validators = {name: state.validators for name, state in states.items()}
         source_ids = {name: state.id for name, state in states.items()}
@@ -140,31 +145,25 @@ def collect(
             len(fresh_urls),
             len(todo) - len(fresh_urls),
         )
-        stores: list[tuple[PrefectFuture[SavedCounts], list[PageOutcome]]] = []
-        with progress.page_progress(show_progress) as bar, page_runner(settings) as runner:
-            bar.grow(len(todo))
-            groups = batches(todo, config.fetch.batch_size)
-            for index, group in enumerate(groups, start=1):
-                outcomes = submit_pages(
-                    runner,
-                    fetch_pages.with_options(task_run_name=f"pages {index}/{len(groups)}"),
-                    {"entries": group, "sources": by_name, "fetch": config.fetch, "now": started},
-                ).result()
-                stored = store_pages.with_options(
-                    task_run_name=f"store {index}/{len(groups)}"
-                ).submit(
-                    settings.db_url,
-                    outcomes,
-                    source_ids,
-                    run_id,
-                    config.fetch.max_attempts,
-                    started,
-                )
-                stores.append((stored, outcomes))
-        for stored, outcomes in stores:
-            counts = stored.result()
+
+        def stored(index: int, outcomes: list[PageOutcome], counts: SavedCounts) -> None:
             tally.add(
                 counts.new, counts.unchanged, [o.failure for o in outcomes if o.failure is not None]
+            )
+
+        with progress.page_progress(show_progress) as bar:
+            bar.grow(len(todo))
+            fetch_and_store(
+                batches(todo, config.fetch.batch_size),
+                runner=runner,
+                in_flight=batches_in_flight(runner),
+                sources=by_name,
+                fetch=config.fetch,
+                now=started,
+                db_url=settings.db_url,
+                source_ids=source_ids,
+                run_id=run_id,
+                on_stored=stored,
             )
         clustering = cluster_articles.submit(
             settings.db_url, str(settings.entities_path), started
@@ -180,12 +179,14 @@ def collect(
         summary = tally.summary(run_id, started, finished, clustering, tracking)
         finish_run(database, summary)
     except BaseException as exc:
+        stack.close()
         try:
             fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
         except Exception as also:  # the database may be what failed; keep the first error
             logger.error("could not mark run %d as failed: %s", run_id, also)
         raise
     finally:
+        stack.close()
         database.dispose()
     data = summary_json(summary)
     create_table_artifact(

@@ -95,6 +95,19 @@ def _dask_runner(stack: ExitStack, address: str | None, connect_timeout: float) 
     return runner
 
 
+def batches_in_flight(runner: TaskRunner[Any] | None) -> int:
+    """Page batches worth keeping in flight: one on this machine (a batch already uses every
+    core), one per worker thread on a Dask cluster."""
+    if runner is None:
+        return 1
+    client = getattr(runner, "client", None)
+    try:
+        workers = client.scheduler_info().get("workers", {}) if client is not None else {}
+    except Exception:  # a cluster that went away shows itself at the first submit
+        return 1
+    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+
+
 def submit_pages(
     runner: TaskRunner[Any] | None, task: Task[..., Any], parameters: Mapping[str, Any]
 ) -> PrefectFuture[Any]:
