@@ -229,7 +229,7 @@ class EventRow(Base):
     )
     revision: Mapped[int] = mapped_column(Integer, default=1)
     digest: Mapped[str] = mapped_column(String(64), default="")
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class StoryKeyRow(Base):

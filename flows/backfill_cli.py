@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from flows.cli import EXIT_OK, _announce_prefect, _quiet_prefect
+from flows.cli import EXIT_OK, announce_prefect, quiet_prefect
 from pipeline.settings import load_settings
 
 
@@ -25,8 +25,8 @@ def cmd_backfill(args: argparse.Namespace, out: Console, err: Console) -> int:
     parse_window(args.start, args.end)
     history_sources(load_sources(settings.sources_path), args.source)
     open_database(settings.db_url, upgrade=settings.auto_upgrade).dispose()
-    _quiet_prefect(args.verbose)
-    _announce_prefect(err)
+    quiet_prefect(args.verbose)
+    announce_prefect(err)
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.backfill import backfill

@@ -259,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         "$NEWSWATCH_COLLECT_EVERY (default 30m), a daily digest at $NEWSWATCH_DIGEST_CRON, and "
         "backfill and reclassify on demand. Without PREFECT_API_URL a local Prefect server is "
         "started (its data under the data folder) and stopped on exit. Ctrl-C or SIGTERM stops "
-        "cleanly.",
+        "cleanly. Exit status: 0 when stopped by Ctrl-C or SIGTERM; 2 bad configuration, an "
+        "unreachable PREFECT_API_URL or a Prefect server that would not start; 3 database "
+        "unreachable.",
     )
     serve.add_argument(
         "--sources",
@@ -295,7 +297,7 @@ def opened(db_url: str | None) -> Iterator[Database]:
         database.dispose()
 
 
-def _quiet_prefect(verbose: bool) -> None:
+def quiet_prefect(verbose: bool) -> None:
     # Prefect logs every task state on the console; the summary table says what matters.
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
@@ -303,7 +305,7 @@ def _quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _announce_prefect(err: Console) -> None:
+def announce_prefect(err: Console) -> None:
     if not os.environ.get("PREFECT_API_URL"):
         err.print(
             "[dim]Starting a temporary local Prefect API (a few seconds); set "
@@ -320,8 +322,8 @@ def run_collect(
 
     load_sources(settings.sources_path)  # fail fast (exit 2) before Prefect starts
     open_database(settings.db_url, upgrade=settings.auto_upgrade).dispose()
-    _quiet_prefect(verbose)
-    _announce_prefect(err)
+    quiet_prefect(verbose)
+    announce_prefect(err)
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.collect import collect

@@ -32,7 +32,7 @@ from types import TracebackType
 
 import httpx
 
-from pipeline.errors import NewswatchError
+from pipeline.errors import ServiceError
 
 HOST = "127.0.0.1"
 # Old flow runs (and their logs and artifacts) are deleted after Prefect's retention period
@@ -41,12 +41,8 @@ VACUUM = ("PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED", "events,flow_runs")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-class LocalServerError(NewswatchError):
-    """The local Prefect server could not be started.
-
-    Kept beside the server it is about; it belongs in the tree of ``pipeline/errors.py``
-    (under ``NewswatchError``), where it should move.
-    """
+class LocalServerError(ServiceError):
+    """The local Prefect server could not be started."""
 
     reason = "prefect_server"
 

@@ -207,16 +207,6 @@ def digest_markdown(items: Sequence[DigestItem], since: datetime, now: datetime)
     return "\n".join(lines) + "\n"
 
 
-def _events(database: Database) -> Iterator[dict[str, Any]]:
-    # The store has no "events written since" query yet: this reads every story id and the
-    # events among them in chunks (one pass a day). An indexed query on events.updated_at in
-    # pipeline/store belongs here instead.
-    with database.connect() as conn:
-        ids = labels.stories_since(conn, None)
-    for start in range(0, len(ids), _CHUNK):
-        yield from labels.event_rows(database, ids[start : start + _CHUNK])
-
-
 @flow(name="digest", persist_result=False, log_prints=False)
 def digest(
     db: str | None = None, hours: float = DIGEST_HOURS, now: str | None = None
@@ -233,7 +223,7 @@ def digest(
     started = datetime.now(UTC)
     try:
         with recorded_run(database, "digest", started) as run_id:
-            items = digest_items(_events(database), since)
+            items = digest_items(labels.events_updated_since(database, since), since)
             new = sum(item.status == "new" for item in items)
             finish_run(
                 database,

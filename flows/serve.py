@@ -45,7 +45,7 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from flows.cli import EXIT_OK, _quiet_prefect
+from flows.cli import EXIT_OK, quiet_prefect
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings, load_settings, parse_duration
 
@@ -491,7 +491,7 @@ def _serve(plan: ServePlan, settings: Settings, err: Console) -> None:
 
 def cmd_serve(args: argparse.Namespace, out: Console, err: Console) -> int:
     """newswatch serve."""
-    _quiet_prefect(args.verbose)
+    quiet_prefect(args.verbose)
     settings = load_settings(db_url=args.db, sources_path=args.sources)
     if args.db and _has_password(args.db):
         raise ConfigError(

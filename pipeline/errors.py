@@ -7,6 +7,7 @@ the class below; only systemic problems (bad configuration, unreachable database
 
     NewswatchError
     ├── ConfigError              bad sources/settings file or environment (names file and line)
+    ├── ServiceError             a service newswatch starts itself (local Prefect server) failed
     ├── DatabaseError            the database cannot be reached or is not at the expected revision
     │   └── SchemaOutOfDateError the database exists but needs ``newswatch db upgrade``
     ├── FetchError               a URL could not be fetched
@@ -49,6 +50,12 @@ class ConfigError(NewswatchError):
         if path and line:
             where = f"{path}:{line}"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ServiceError(NewswatchError):
+    """A service newswatch starts for itself (the local Prefect server) failed to start."""
+
+    reason = "service"
 
 
 class DatabaseError(NewswatchError):

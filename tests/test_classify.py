@@ -22,7 +22,7 @@ from pipeline.settings import SEEDS_DIR
 from pipeline.store.database import Database, open_database
 from pipeline.store.entries import register_entries, save_outcomes
 from pipeline.store.export import iter_articles
-from pipeline.store.labels import unknown_name_counts
+from pipeline.store.labels import events_updated_since, unknown_name_counts
 from pipeline.store.runs import start_run
 from pipeline.store.sources import sync_sources
 from pipeline.tracking import classify_pending, reclassify
@@ -208,6 +208,9 @@ def test_a_new_topic_and_a_new_alias_by_editing_yaml(
     assert again.events_changed == 0 and again.events_new == 0
     with database.connect() as conn:
         assert conn.execute(select(EventRow.revision)).scalar_one() == 2
+    # "Updated" means changed: the digest after the idempotent pass sees only the real change.
+    assert [e["revision"] for e in events_updated_since(database, later)] == [2]
+    assert events_updated_since(database, later + timedelta(minutes=1)) == []
 
 
 def test_unknown_model_names_are_listed(database: Database, classifier: Classifier) -> None:

@@ -116,6 +116,8 @@ def save_event(
         conn.execute(insert(db, EventRow.__table__).values(id=story_id, revision=1, **values))
         return "new"
     changed = known.digest != event.digest
+    if not changed:
+        del values["updated_at"]  # "updated" means changed: the digest and alerts rely on it
     conn.execute(
         update(EventRow)
         .where(EventRow.id == story_id)
@@ -166,6 +168,15 @@ def unknown_name_counts(
         }
         for name, count in counts.most_common(limit)
     ]
+
+
+def events_updated_since(db: Database, since: datetime) -> list[dict[str, Any]]:
+    """Events created or materially changed at or after ``since``, as plain dicts."""
+    with db.connect() as conn:
+        rows = conn.execute(
+            select(EventRow).where(EventRow.updated_at >= since).order_by(EventRow.id)
+        )
+        return [dict(row._mapping) for row in rows]
 
 
 def event_rows(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Backfill windows: the days of each history source a backfill has finished.
+"""Backfill windows: the days of each history source a backfill has finished; an index on
+events.updated_at for the digest ("events changed since").
 
 Revision ID: 0004
 Revises: 0003
@@ -42,7 +43,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_backfill_windows")),
         sa.UniqueConstraint("source_id", "day", name=op.f("uq_backfill_windows_source_id")),
     )
+    op.create_index(op.f("ix_events_updated_at"), "events", ["updated_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_events_updated_at"), table_name="events")
     op.drop_table("backfill_windows")
