@@ -3,8 +3,8 @@
 - ``reclassify``: label stored articles again with the current seed files and rebuild the
   tracked events (what ``newswatch reclassify`` does), as a flow that can be run by hand
   (``prefect deployment run 'reclassify/newswatch' --param since=2025-03-01``).
-- ``digest``: the tracked events written in the last 24 hours (new ones, and those whose row
-  was rewritten), summarised as a Markdown artifact; alerts will send it.
+- ``digest``: the tracked events created or materially changed in the last 24 hours,
+  summarised as a Markdown artifact; alerts will send it.
 
 Each records a row in the runs table (kind ``reclassify`` or ``digest``, marked failed when
 the flow stops on an error) and leaves a Prefect artifact. The selection and the Markdown are
@@ -34,7 +34,6 @@ from pipeline.store.database import Database, open_database
 from pipeline.store.runs import fail_run, finish_run, start_run
 
 DIGEST_HOURS = 24.0
-_CHUNK = 500  # event ids per query
 _SHOWN_ENTITIES = 6
 
 
