@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ def canary() -> Iterator[Any]:
 # --------------------------------------------------------------------------- databases
 
 
-def _pg_admin() -> Any:
+def pg_admin() -> Any:
+    """An autocommit connection to the PostgreSQL server as its admin user."""
     import psycopg
 
     try:
@@ -131,17 +133,24 @@ def _pg_admin() -> Any:
         ) from exc
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
-    name = f"newswatch_test_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
+@contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database; yield its name; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = pg_admin()
     try:
         admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield name
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    with fresh_pg_database("newswatch_test") as name:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 @pytest.fixture

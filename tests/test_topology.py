@@ -42,7 +42,7 @@ from sqlalchemy import select
 from db.models import ArticleRow, RunRow
 from flows.loopback import LoopbackSite
 from pipeline.store.database import open_database
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import fresh_pg_database
 from tests.newsroom_fixture import build_newsroom, serve_newsroom
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -205,19 +205,8 @@ def wait_healthy(url: str, service: Service, timeout: float) -> None:
 @pytest.fixture
 def prefect_db() -> Iterator[str]:
     """A fresh PostgreSQL database for the Prefect server (asyncpg URL), dropped afterwards."""
-    import psycopg
-
-    name = f"newswatch_prefect_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:  # a missing server fails the test, never skips it
-        raise RuntimeError(f"PostgreSQL is required and not reachable at {PG_ADMIN_URL}") from exc
-    try:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with fresh_pg_database("newswatch_prefect") as name:
         yield f"postgresql+asyncpg://postgres@{HOST}:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 # --------------------------------------------------------------------------- the test
