@@ -231,6 +231,8 @@ def test_compose_topology_runs_a_collect_on_a_worker(
         "PREFECT_UI_API_URL": api,
         "NEWSWATCH_TASK_RUNNER": "local",
         "NEWSWATCH_DASK_ADDRESS": "",
+        # As in compose: the server prunes old flow runs as well as events.
+        "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
     }
     timings: dict[str, float] = {}
     started: list[Service] = []
