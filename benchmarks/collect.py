@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generated import generate  # noqa: E402
+from flows.local_server import LocalServer  # noqa: E402
 from flows.loopback import LoopbackSite, Route  # noqa: E402
 from flows.newsroom import RenderOptions, article_path, render_site, sources_yaml  # noqa: E402
 
@@ -75,46 +76,9 @@ def _hits(port: int) -> dict[str, int]:
 
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
-    """A local `prefect server` on loopback with its own SQLite database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-    }
-    env.pop("PREFECT_API_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("prefect server did not start in 120 s")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """A local `prefect server` on loopback with its own SQLite database (as `serve` starts)."""
+    with LocalServer(home) as server:
+        yield server.api_url
 
 
 def run_collect(sources: Path, db_url: str, home: Path, api_url: str | None) -> dict[str, Any]:

@@ -30,11 +30,11 @@ from typing import Any, cast
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows import progress
 from flows.batches import fetch_and_store
+from flows.recording import recorded_run
 from flows.report import artifact_rows
 from flows.runners import batches_in_flight, page_runner
 from flows.tasks import classify_articles, cluster_articles
@@ -48,7 +48,7 @@ from pipeline.settings import FetchSettings, Settings, SourcesConfig, load_setti
 from pipeline.sources import load_sources
 from pipeline.store.database import open_database
 from pipeline.store.entries import SavedCounts, register_entries
-from pipeline.store.runs import fail_run, finish_run, start_run, summary_json
+from pipeline.store.runs import finish_run, summary_json
 from pipeline.store.sources import sync_sources
 from pipeline.store.windows import done_days, known_urls, mark_done
 from pipeline.tally import Tally
@@ -236,89 +236,81 @@ def backfill(
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
-    run_id = start_run(
-        database,
-        started,
-        kind="backfill",
-        sources_path=str(settings.sources_path),
-        flow_run_id=str(flow_run.get_id() or "") or None,
-    )
     try:
-        states = sync_sources(database, chosen, started)
-        source_ids = {name: state.id for name, state in states.items()}
-        days = window.days()
-        done = done_days(database, [s.name for s in chosen], window.start, window.end)
-        todo = [s for s in chosen if any((s.name, d) not in done for d in days)]
-        plan = _Plan(settings, run_id, source_ids)
-        logger.info(
-            "backfill %s..%s: %d sources, %d of %d source-days already done",
-            window.start,
-            window.end,
-            len(chosen),
-            len(done),
-            len(chosen) * len(days),
-        )
-        with (
-            page_runner(settings) as runner,
-            progress.page_progress(show_progress, label="backfill") as bar,
-        ):
-            urls = [s for s in todo if s.kind != "warc"]
-            discoveries = _discover_all(urls, window, fetch, started)
-            polls, fresh, outcomes_by_source = _store_days(
-                database,
-                discoveries,
-                done,
-                days,
-                plan,
-                fetch,
-                settings,
-                started,
-                bar,
-                {s.name: s for s in chosen},
-                runner,
+        with recorded_run(
+            database, "backfill", started, sources_path=str(settings.sources_path)
+        ) as run_id:
+            states = sync_sources(database, chosen, started)
+            source_ids = {name: state.id for name, state in states.items()}
+            days = window.days()
+            done = done_days(database, [s.name for s in chosen], window.start, window.end)
+            todo = [s for s in chosen if any((s.name, d) not in done for d in days)]
+            plan = _Plan(settings, run_id, source_ids)
+            logger.info(
+                "backfill %s..%s: %d sources, %d of %d source-days already done",
+                window.start,
+                window.end,
+                len(chosen),
+                len(done),
+                len(chosen) * len(days),
             )
-            archives = [
-                _read_one(s, window, fetch, settings, source_ids, run_id, started, plan, database)
-                for s in todo
-                if s.kind == "warc"
-            ]
-        tally = Tally(polls + [_archive_poll(a) for a in archives], fresh)
-        for name, (new, unchanged, failures) in outcomes_by_source.items():
-            tally.add({name: new}, {name: unchanged}, failures)
-        for result in archives:
-            tally.fresh[result.source] = result.entries
-            tally.add(
-                {result.source: sum(result.new.values())},
-                {result.source: sum(result.unchanged.values())},
-                [o.failure for o in result.outcomes if o.failure is not None],
-            )
-        clustering = cluster_articles.submit(
-            settings.db_url, str(settings.entities_path), started
-        ).result()
-        tracking = classify_articles.submit(
-            settings.db_url, str(settings.seeds_dir), started
-        ).result()
-        finished = started + timedelta(seconds=time.monotonic() - clock)
-        summary = tally.summary(run_id, started, finished, clustering, tracking)
-        extra = {
-            "backfill": {
-                "start": window.start.isoformat(),
-                "end": window.end.isoformat(),
-                "source_days": len(chosen) * len(days),
-                "already_done": len(done),
-                "done_now": sum(1 for d in plan.done_now if d.complete),
-                "incomplete": sorted({d.source for d in plan.done_now if not d.complete}),
-                "discovery": [_discovery_json(d) for d in discoveries],
-                "archives": [_archive_json(a) for a in archives],
+            with (
+                page_runner(settings) as runner,
+                progress.page_progress(show_progress, label="backfill") as bar,
+            ):
+                urls = [s for s in todo if s.kind != "warc"]
+                discoveries = _discover_all(urls, window, fetch, started)
+                polls, fresh, outcomes_by_source = _store_days(
+                    database,
+                    discoveries,
+                    done,
+                    days,
+                    plan,
+                    fetch,
+                    settings,
+                    started,
+                    bar,
+                    {s.name: s for s in chosen},
+                    runner,
+                )
+                archives = [
+                    _read_one(
+                        s, window, fetch, settings, source_ids, run_id, started, plan, database
+                    )
+                    for s in todo
+                    if s.kind == "warc"
+                ]
+            tally = Tally(polls + [_archive_poll(a) for a in archives], fresh)
+            for name, (new, unchanged, failures) in outcomes_by_source.items():
+                tally.add({name: new}, {name: unchanged}, failures)
+            for result in archives:
+                tally.fresh[result.source] = result.entries
+                tally.add(
+                    {result.source: sum(result.new.values())},
+                    {result.source: sum(result.unchanged.values())},
+                    [o.failure for o in result.outcomes if o.failure is not None],
+                )
+            clustering = cluster_articles.submit(
+                settings.db_url, str(settings.entities_path), started
+            ).result()
+            tracking = classify_articles.submit(
+                settings.db_url, str(settings.seeds_dir), started
+            ).result()
+            finished = started + timedelta(seconds=time.monotonic() - clock)
+            summary = tally.summary(run_id, started, finished, clustering, tracking)
+            extra = {
+                "backfill": {
+                    "start": window.start.isoformat(),
+                    "end": window.end.isoformat(),
+                    "source_days": len(chosen) * len(days),
+                    "already_done": len(done),
+                    "done_now": sum(1 for d in plan.done_now if d.complete),
+                    "incomplete": sorted({d.source for d in plan.done_now if not d.complete}),
+                    "discovery": [_discovery_json(d) for d in discoveries],
+                    "archives": [_archive_json(a) for a in archives],
+                }
             }
-        }
-        finish_run(database, summary, extra=extra)
-    except BaseException as exc:
-        try:
-            fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
-        except Exception as also:  # the database may be what failed; keep the first error
-            logger.error("could not mark run %d as failed: %s", run_id, also)
-        raise
+            finish_run(database, summary, extra=extra)
     finally:
         database.dispose()
     data = {**summary_json(summary), **extra}

@@ -17,18 +17,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.futures import PrefectFuture, wait
-from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
 from flows.batches import fetch_and_store
+from flows.recording import recorded_run
 from flows.report import artifact_rows
 from flows.runners import batches_in_flight, page_runner
 from flows.tasks import classify_articles, cluster_articles, poll_host
@@ -44,7 +43,7 @@ from pipeline.store.entries import (
     register_entries,
     retry_entries,
 )
-from pipeline.store.runs import fail_run, finish_run, start_run, summary_json
+from pipeline.store.runs import finish_run, summary_json
 from pipeline.store.sources import record_polls, sync_sources
 from pipeline.tally import Tally
 from pipeline.urls import host_port
@@ -117,76 +116,68 @@ def collect(
     database = open_database(settings.db_url, upgrade=settings.auto_upgrade)
     started = datetime.now(UTC)
     clock = time.monotonic()
-    stack = ExitStack()
-    run_id = start_run(
-        database,
-        started,
-        sources_path=str(settings.sources_path),
-        flow_run_id=str(flow_run.get_id() or "") or None,
-    )
     try:
-        # Entered first: a Dask cluster that cannot be reached stops the run before any work.
-        runner = stack.enter_context(page_runner(settings))
-        states = sync_sources(database, feeds, started)
-        validators = {name: state.validators for name, state in states.items()}
-        source_ids = {name: state.id for name, state in states.items()}
-        by_name = {s.name: s for s in feeds}
-        polls = _poll_all(feeds, validators, config.fetch, started)
-        fresh_entries = [e for p in polls for e in p.entries]
-        fresh_urls = register_entries(database, fresh_entries, source_ids, started)
-        retries = retry_entries(database, list(by_name), config.fetch.max_attempts, started)
-        todo = _entries_to_fetch(polls, fresh_urls, retries)
-        fresh_by_source = Counter(e.source for e in fresh_entries if e.url in fresh_urls)
-        tally = Tally(polls, fresh_by_source)
-        logger.info(
-            "polled %d sources: %d entries, %d new, %d to retry",
-            len(polls),
-            len(fresh_entries),
-            len(fresh_urls),
-            len(todo) - len(fresh_urls),
-        )
-
-        def stored(index: int, outcomes: list[PageOutcome], counts: SavedCounts) -> None:
-            tally.add(
-                counts.new, counts.unchanged, [o.failure for o in outcomes if o.failure is not None]
+        with (
+            recorded_run(
+                database, "collect", started, sources_path=str(settings.sources_path)
+            ) as run_id,
+            # Entered first: a Dask cluster that cannot be reached stops the run before any work.
+            page_runner(settings) as runner,
+        ):
+            states = sync_sources(database, feeds, started)
+            validators = {name: state.validators for name, state in states.items()}
+            source_ids = {name: state.id for name, state in states.items()}
+            by_name = {s.name: s for s in feeds}
+            polls = _poll_all(feeds, validators, config.fetch, started)
+            fresh_entries = [e for p in polls for e in p.entries]
+            fresh_urls = register_entries(database, fresh_entries, source_ids, started)
+            retries = retry_entries(database, list(by_name), config.fetch.max_attempts, started)
+            todo = _entries_to_fetch(polls, fresh_urls, retries)
+            fresh_by_source = Counter(e.source for e in fresh_entries if e.url in fresh_urls)
+            tally = Tally(polls, fresh_by_source)
+            logger.info(
+                "polled %d sources: %d entries, %d new, %d to retry",
+                len(polls),
+                len(fresh_entries),
+                len(fresh_urls),
+                len(todo) - len(fresh_urls),
             )
 
-        with progress.page_progress(show_progress) as bar:
-            bar.grow(len(todo))
-            fetch_and_store(
-                batches(todo, config.fetch.batch_size),
-                runner=runner,
-                in_flight=batches_in_flight(runner),
-                sources=by_name,
-                fetch=config.fetch,
-                now=started,
-                db_url=settings.db_url,
-                source_ids=source_ids,
-                run_id=run_id,
-                on_stored=stored,
-            )
-        clustering = cluster_articles.submit(
-            settings.db_url, str(settings.entities_path), started
-        ).result()
-        tracking = classify_articles.submit(
-            settings.db_url, str(settings.seeds_dir), started
-        ).result()
-        # Validators are saved only now: had the run died earlier, the next run must not be
-        # told "304 not modified" for entries whose pages were never stored.
-        record_polls(database, polls, datetime.now(UTC))
-        _record_poll_failures(database, polls, run_id)
-        finished = started + _elapsed(clock)
-        summary = tally.summary(run_id, started, finished, clustering, tracking)
-        finish_run(database, summary)
-    except BaseException as exc:
-        stack.close()
-        try:
-            fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
-        except Exception as also:  # the database may be what failed; keep the first error
-            logger.error("could not mark run %d as failed: %s", run_id, also)
-        raise
+            def stored(index: int, outcomes: list[PageOutcome], counts: SavedCounts) -> None:
+                tally.add(
+                    counts.new,
+                    counts.unchanged,
+                    [o.failure for o in outcomes if o.failure is not None],
+                )
+
+            with progress.page_progress(show_progress) as bar:
+                bar.grow(len(todo))
+                fetch_and_store(
+                    batches(todo, config.fetch.batch_size),
+                    runner=runner,
+                    in_flight=batches_in_flight(runner),
+                    sources=by_name,
+                    fetch=config.fetch,
+                    now=started,
+                    db_url=settings.db_url,
+                    source_ids=source_ids,
+                    run_id=run_id,
+                    on_stored=stored,
+                )
+            clustering = cluster_articles.submit(
+                settings.db_url, str(settings.entities_path), started
+            ).result()
+            tracking = classify_articles.submit(
+                settings.db_url, str(settings.seeds_dir), started
+            ).result()
+            # Validators are saved only now: had the run died earlier, the next run must not be
+            # told "304 not modified" for entries whose pages were never stored.
+            record_polls(database, polls, datetime.now(UTC))
+            _record_poll_failures(database, polls, run_id)
+            finished = started + _elapsed(clock)
+            summary = tally.summary(run_id, started, finished, clustering, tracking)
+            finish_run(database, summary)
     finally:
-        stack.close()
         database.dispose()
     data = summary_json(summary)
     create_table_artifact(

@@ -14,24 +14,23 @@ plain functions over event rows, so they are tested without Prefect.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
 
+from flows.recording import recorded_run
 from pipeline import tracking
 from pipeline.classify import Classifier
 from pipeline.errors import ConfigError
 from pipeline.records import RunSummary
 from pipeline.settings import load_settings
 from pipeline.store import labels
-from pipeline.store.database import Database, open_database
-from pipeline.store.runs import fail_run, finish_run, start_run
+from pipeline.store.database import open_database
+from pipeline.store.runs import finish_run
 
 DIGEST_HOURS = 24.0
 _SHOWN_ENTITIES = 6
@@ -48,25 +47,6 @@ def parse_instant(value: str | None, name: str) -> datetime | None:
             f"{name}={value!r} is not an ISO date or datetime (e.g. 2025-03-01)"
         ) from exc
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-@contextmanager
-def recorded_run(database: Database, kind: str, started: datetime) -> Iterator[int]:
-    """A runs-table row for the block: inserted as running, marked failed if the block raises.
-
-    The block closes the row itself with ``finish_run`` when it succeeds.
-    """
-    run_id = start_run(
-        database, started, kind=kind, flow_run_id=str(flow_run.get_id() or "") or None
-    )
-    try:
-        yield run_id
-    except BaseException as exc:
-        try:
-            fail_run(database, run_id, datetime.now(UTC), f"{exc.__class__.__name__}: {exc}")
-        except Exception as also:  # the database may be what failed; keep the first error
-            get_run_logger().error("could not mark run %d as failed: %s", run_id, also)
-        raise
 
 
 @flow(name="reclassify", persist_result=False, log_prints=False)
