@@ -17,21 +17,25 @@ in this run (the machine is noisy, so only ratios are compared):
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import trafilatura
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.collect import _free_port, _hits, _serve, prefect_server, run_cli  # noqa: E402
+from benchmarks.collect import (  # noqa: E402
+    _free_port,
+    _hits,
+    extract_baseline,
+    prefect_server,
+    run_cli,
+    start_site,
+)
 from benchmarks.generated import generate  # noqa: E402
 from flows.newsroom import RenderOptions, article_path, render_site, sources_yaml  # noqa: E402
 from flows.sitemap_site import INDEX_PATH, render_sitemaps  # noqa: E402
@@ -56,17 +60,9 @@ def main() -> int:
     bodies = [routes[article_path(s)].body for s in newsroom.articles]
     print(f"newsroom: {len(bodies)} pages published in March 2025, one sitemap index")
 
-    context = multiprocessing.get_context("fork")
-    ready = context.Event()
-    server = context.Process(target=_serve, args=(routes, port, ready), daemon=True)
-    server.start()
-    ready.wait(30)
+    server = start_site(routes, port)
     del routes
-
-    clock = time.perf_counter()
-    for body in bodies:
-        trafilatura.extract(body)
-    baseline = time.perf_counter() - clock
+    baseline = extract_baseline(bodies)
     del bodies
     print(f"baseline: trafilatura.extract, 1 thread: {baseline:.2f} s")
 
