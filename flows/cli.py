@@ -60,23 +60,31 @@ def build_parser() -> argparse.ArgumentParser:
             "else a SQLite file in the data folder; see `newswatch info`)",
         )
 
+    def sources_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--sources",
+            metavar="PATH",
+            help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
+        )
+
+    def run_options(sub: argparse.ArgumentParser, *, progress: bool = True) -> None:
+        """Options of the commands that run a flow in this process."""
+        if progress:
+            sub.add_argument("--json", action="store_true", help="print the run summary as JSON")
+            sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+        sub.add_argument(
+            "--verbose", "-v", action="store_true", help="show Prefect's own log lines"
+        )
+
     collect = commands.add_parser(
         "collect",
         help="poll the sources and store new articles",
         description="Poll every source in the sources file, fetch "
         "and extract new pages, store the articles, print a summary.",
     )
-    collect.add_argument(
-        "--sources",
-        metavar="PATH",
-        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
-    )
+    sources_option(collect)
     db_option(collect)
-    collect.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    collect.add_argument("--no-progress", action="store_true", help="no progress bar")
-    collect.add_argument(
-        "--verbose", "-v", action="store_true", help="show Prefect's own log lines"
-    )
+    run_options(collect)
 
     export = commands.add_parser(
         "export",
@@ -207,9 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="port for the newsroom on 127.0.0.1 (default: 8765; 0 = any free)",
     )
     db_option(demo)
-    demo.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    demo.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
+    run_options(demo)
 
     backfill = commands.add_parser(
         "backfill",
@@ -222,11 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.add_argument("--start", type=_day, required=True, metavar="DATE", help="first day")
     backfill.add_argument("--end", type=_day, required=True, metavar="DATE", help="last day")
-    backfill.add_argument(
-        "--sources",
-        metavar="PATH",
-        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
-    )
+    sources_option(backfill)
     backfill.add_argument(
         "--source",
         action="append",
@@ -234,11 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this source (repeat for several; default: every sitemap, warc and feed)",
     )
     db_option(backfill)
-    backfill.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    backfill.add_argument("--no-progress", action="store_true", help="no progress bar")
-    backfill.add_argument(
-        "--verbose", "-v", action="store_true", help="show Prefect's own log lines"
-    )
+    run_options(backfill)
 
     runs = commands.add_parser(
         "runs",
@@ -263,17 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         "unreachable PREFECT_API_URL or a Prefect server that would not start; 3 database "
         "unreachable.",
     )
-    serve.add_argument(
-        "--sources",
-        metavar="PATH",
-        help="sources file (default: $NEWSWATCH_SOURCES, else seeds/sources.yaml)",
-    )
+    sources_option(serve)
     db_option(serve)
     serve.add_argument(
         "--every", metavar="DURATION", help="collect interval, e.g. 10m (default: settings)"
     )
     serve.add_argument("--digest-cron", metavar="CRON", help="digest slot (default: settings)")
-    serve.add_argument("--verbose", "-v", action="store_true", help="show Prefect's own log lines")
+    run_options(serve, progress=False)
     return parser
 
 
