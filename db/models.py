@@ -302,3 +302,33 @@ class BackfillWindowRow(Base):
     new_articles: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """One alert in the outbox: a message about one event for one rule on one channel.
+
+    The unique key (rule, event, revision, channel) makes each alert exist once, however many
+    runs see the event; ``revision`` is 1 for the first alert, then one more per follow-up.
+    The channel is kept as its index in the rule and a redacted form: never a secret.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("rule", "event_id", "revision", "channel"),
+        Index("ix_alerts_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[int] = mapped_column(Integer, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[int] = mapped_column(Integer)
+    channel_shown: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -250,6 +250,28 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print as JSON")
     db_option(runs)
 
+    alerts = commands.add_parser(
+        "alerts",
+        help="alerts about tracked events: send, list, test a rule's channels",
+        description="One alert per tracked event and rule (seeds/alerts.yaml), on the rule's "
+        "Apprise channels, sent once; a follow-up when the event changes materially.",
+    )
+    alert_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    send = alert_commands.add_parser("send", help="queue alerts for matching events and send")
+    send.add_argument("--rules", metavar="PATH", help="rules file (default: seeds/alerts.yaml)")
+    send.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent, send nothing"
+    )
+    db_option(send)
+    listing = alert_commands.add_parser("list", help="recent alerts and their delivery status")
+    listing.add_argument("--failed", action="store_true", help="only alerts not delivered")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(listing)
+    test = alert_commands.add_parser("test", help="send a sample message to a rule's channels")
+    test.add_argument("rule", metavar="RULE", help="rule name")
+    test.add_argument("--rules", metavar="PATH", help="rules file (default: seeds/alerts.yaml)")
+
     serve = commands.add_parser(
         "serve",
         help="run collect on a schedule (and serve the other deployments) until stopped",
@@ -438,6 +460,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "backfill": lambda a, o, e: _module("flows.backfill_cli").cmd_backfill(a, o, e),
     "runs": lambda a, o, e: _module("flows.runs_cli").cmd_runs(a, o, e),
     "serve": lambda a, o, e: _module("flows.serve").cmd_serve(a, o, e),
+    "alerts": lambda a, o, e: _module("flows.alerts_cli").cmd_alerts(a, o, e),
 }
 
 

@@ -1,0 +1,118 @@
+"""Alerts from events to channels: queue what the rules announce, then send what is due.
+
+Exactly once per (rule, event, revision, channel): the outbox row is created once (a unique
+key, so concurrent runs cannot both create it) and marked sent right after the channel
+accepted it. A crash between the two can repeat that one message on the next run: the only
+window where a message may go out twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.alerts.deliver import Delivery, send
+from pipeline.alerts.matching import changes, matches, snapshot
+from pipeline.alerts.message import compose
+from pipeline.alerts.rules import AlertRule, redact, resolve_channel
+from pipeline.errors import ConfigError
+from pipeline.store import outbox
+from pipeline.store.database import Database
+
+MAX_ATTEMPTS = 5  # delivery attempts across runs, each with its own retries
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    """What one alerts run did."""
+
+    queued: int = 0
+    follow_ups: int = 0
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def plan_alerts(
+    db: Database, rule: AlertRule, events: Sequence[dict[str, Any]]
+) -> list[tuple[dict[str, Any], int, list[str]]]:
+    """(event, revision, what changed) for each alert ``rule`` has to add now."""
+    announced = outbox.last_alerts(db, rule.name)
+    chosen: list[tuple[dict[str, Any], int, list[str]]] = []
+    for event in events:
+        if not matches(rule, event):
+            continue
+        previous = announced.get(int(event["id"]))
+        if previous is None:
+            chosen.append((event, 1, []))
+            continue
+        changed = changes(rule, previous[1], event)
+        if changed:
+            chosen.append((event, previous[0] + 1, changed))
+    return chosen
+
+
+def queue_alerts(
+    db: Database, rules: Sequence[AlertRule], now: datetime, report: DispatchReport
+) -> None:
+    """Add an alert for every matching event not announced yet, and a follow-up for every
+    announced one that changed materially."""
+    events = outbox.all_events(db)
+    for rule in rules:
+        chosen = plan_alerts(db, rule, events)
+        links = outbox.event_links(db, [event for event, _, _ in chosen])
+        rows = []
+        for event, revision, changed in chosen:
+            message = compose(rule.name, event, links[int(event["id"])], changed)
+            for index, channel in enumerate(rule.channels):
+                rows.append(
+                    {
+                        "rule": rule.name,
+                        "event_id": int(event["id"]),
+                        "revision": revision,
+                        "channel": index,
+                        "channel_shown": redact(channel) if "${" not in channel else channel,
+                        "title": message.title,
+                        "body": message.body,
+                        "snapshot": snapshot(event),
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
+        added = outbox.enqueue(db, rows)
+        report.queued += sum(1 for revision in added if revision == 1)
+        report.follow_ups += sum(1 for revision in added if revision > 1)
+
+
+def send_due(
+    db: Database,
+    rules: Sequence[AlertRule],
+    env: Mapping[str, str],
+    now: datetime,
+    report: DispatchReport,
+    *,
+    sender: Callable[..., Delivery] = send,
+) -> None:
+    """Send every alert due, each to its channel; failures stay for the next run."""
+    from pipeline.alerts.message import Message
+
+    by_name = {rule.name: rule for rule in rules}
+    for alert in outbox.due(db, MAX_ATTEMPTS, by_name):
+        rule = by_name[alert["rule"]]
+        if alert["channel"] >= len(rule.channels):
+            continue  # the rule lost that channel since the alert was queued
+        try:
+            url = resolve_channel(rule.channels[alert["channel"]], env)
+        except ConfigError as exc:
+            delivery = Delivery(False, str(exc))
+        else:
+            delivery = sender(url, Message(alert["title"], alert["body"]))
+        outbox.mark(db, alert["id"], sent=delivery.ok, error=delivery.error, now=now)
+        if delivery.ok:
+            report.sent += 1
+        else:
+            report.failed += 1
+            report.errors.append(f"{alert['rule']} event {alert['event_id']}: {delivery.error}")

@@ -1,0 +1,316 @@
+"""Alerts for real: events built by the pipeline from stored articles, a webhook receiver on
+127.0.0.1 behind a ``json://`` Apprise URL, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from db.models import AlertRow
+from pipeline.alerts.dispatch import DispatchReport, queue_alerts, send_due
+from pipeline.alerts.rules import load_rules, parse_rules, redact
+from pipeline.classify import Classifier
+from pipeline.cluster import cluster_pending
+from pipeline.errors import ConfigError
+from pipeline.extract import fingerprint
+from pipeline.records import Article, Entry, PageOutcome, Source
+from pipeline.settings import SEEDS_DIR
+from pipeline.store.database import Database, open_database
+from pipeline.store.entries import register_entries, save_outcomes
+from pipeline.store.outbox import list_alerts
+from pipeline.store.runs import start_run
+from pipeline.store.sources import sync_sources
+from pipeline.tracking import classify_pending
+
+SEED = SEEDS_DIR / "000_2d32b73d0aa229da.txt"
+T0 = datetime(2025, 3, 26, 6, 0, tzinfo=UTC)
+SECRET = "s3cr3t-token-1234"
+
+
+class Receiver:
+    """A webhook endpoint on loopback: records every POST; can fail the first N."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.paths: list[str] = []
+        self.fail_first = fail_first
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                owner.paths.append(self.path)
+                if owner.fail_first > 0:
+                    owner.fail_first -= 1
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                owner.posts.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}/hook/{SECRET}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    hook = Receiver()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = open_database(db_url, upgrade=True)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_seeds(SEEDS_DIR)
+
+
+def seed_parts() -> tuple[str, str]:
+    text = SEED.read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    return title.strip(), body
+
+
+def store(
+    db: Database, classifier: Classifier, items: list[tuple[str, str, str, str]], now: datetime
+) -> None:
+    """Store (source, url, title, text) Korean articles, then cluster and classify them."""
+    sources = sorted({s for s, *_ in items})
+    ids = {
+        name: state.id
+        for name, state in sync_sources(
+            db, [Source(s, f"https://{s}.example/rss") for s in sources], now
+        ).items()
+    }
+    run = start_run(db, now)
+    entries = [Entry(s, u, u, t, published_at=now, lang="ko") for s, u, t, _ in items]
+    register_entries(db, entries, ids, now)
+    outcomes = [
+        PageOutcome(
+            entry,
+            article=Article(
+                url=u,
+                final_url=u,
+                canonical_url=u,
+                source=s,
+                title=t,
+                text=x,
+                lang="ko",
+                published_at=now,
+                fetched_at=now,
+                fingerprint=fingerprint(x),
+            ),
+        )
+        for entry, (s, u, t, x) in zip(entries, items, strict=True)
+    ]
+    save_outcomes(db, outcomes, ids, run, 3, now)
+    cluster_pending(db, classifier.entities, now)
+    classify_pending(db, classifier, now)
+
+
+def rules_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_alerts(
+    db: Database, rules_path: Path, env: dict[str, str], now: datetime
+) -> DispatchReport:
+    rules = load_rules(rules_path)
+    report = DispatchReport()
+    queue_alerts(db, rules, now, report)
+    send_due(db, rules, env, now, report)
+    return report
+
+
+PRICING_RULE = """rules:
+  - name: china-price-war
+    topics: [pricing]
+    channels: ["${HOOK_URL}"]
+"""
+
+
+def test_one_post_per_matching_event_across_two_runs(
+    database: Database,
+    classifier: Classifier,
+    receiver: Receiver,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(tmp_path, PRICING_RULE)
+    env = {"HOOK_URL": receiver.url}
+
+    first = run_alerts(database, rules, env, T0)
+    second = run_alerts(database, rules, env, T0 + timedelta(minutes=30))
+
+    assert (first.queued, first.sent, first.failed) == (1, 1, 0)
+    assert (second.queued, second.follow_ups, second.sent) == (0, 0, 0)
+    [post] = receiver.posts
+    assert post["title"] == title  # the Korean headline, as published
+    assert "pricing" in post["message"] and "Read: https://naeil.example/seed" in post["message"]
+    assert "investment" in post["message"] and "model_launch" in post["message"]
+    (tmp_path / "sample-message.json").write_text(
+        json.dumps(post, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    # The secret in the channel URL is never stored, logged or listed.
+    with database.connect() as conn:
+        stored = [dict(r._mapping) for r in conn.execute(select(AlertRow))]
+    assert SECRET not in json.dumps(stored, default=str)
+    assert SECRET not in caplog.text
+    assert SECRET not in json.dumps(list_alerts(database), default=str)
+
+
+def test_a_receiver_failing_twice_still_gets_exactly_one_delivery(
+    database: Database, classifier: Classifier, tmp_path: Path
+) -> None:
+    hook = Receiver(fail_first=5)  # more than one run's tries: the next run delivers
+    try:
+        title, body = seed_parts()
+        store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+        rules = rules_file(tmp_path, PRICING_RULE)
+        env = {"HOOK_URL": hook.url}
+        from pipeline.alerts import deliver
+
+        first = run_alerts(database, rules, env, T0)
+        assert (first.sent, first.failed) == (0, 1)
+        [failed] = list_alerts(database, failed=True)
+        assert failed["status"] == "failed" and SECRET not in (failed["last_error"] or "")
+        hook.fail_first = 2  # two more refusals, then success within the next run's tries
+        deliver_sleep = deliver.time.sleep
+        deliver.time.sleep = lambda seconds: None  # type: ignore[assignment]
+        try:
+            second = run_alerts(database, rules, env, T0 + timedelta(minutes=30))
+        finally:
+            deliver.time.sleep = deliver_sleep  # type: ignore[assignment]
+        assert (second.sent, second.failed) == (1, 0)
+        assert len(hook.posts) == 1
+        assert list_alerts(database, failed=True) == []
+        third = run_alerts(database, rules, env, T0 + timedelta(hours=1))
+        assert third.sent == 0 and len(hook.posts) == 1
+    finally:
+        hook.close()
+
+
+def test_a_material_change_sends_exactly_one_follow_up(
+    database: Database, classifier: Classifier, receiver: Receiver, tmp_path: Path
+) -> None:
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: price-war\n    topics: [pricing]\n    follow_up_sources: 2\n"
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    env = {"HOOK_URL": receiver.url}
+    run_alerts(database, rules, env, T0)
+    # Two more outlets run the story: the event now has three sources.
+    later = T0 + timedelta(hours=2)
+    store(
+        database,
+        classifier,
+        [
+            ("yonhap", "https://yonhap.example/a", title, "(서울=연합뉴스) " + body),
+            ("hankyung", "https://hankyung.example/b", title, "[한경] " + body),
+        ],
+        later,
+    )
+    follow = run_alerts(database, rules, env, later)
+    again = run_alerts(database, rules, env, later + timedelta(minutes=30))
+
+    assert (follow.follow_ups, follow.sent) == (1, 1)
+    assert (again.follow_ups, again.sent) == (0, 0)
+    _, update = receiver.posts
+    assert update["title"].startswith("Update: ")
+    assert "more sources" in update["message"]
+
+
+def test_an_event_no_rule_matches_sends_nothing(
+    database: Database, classifier: Classifier, receiver: Receiver, tmp_path: Path
+) -> None:
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: only-english\n    topics: [pricing]\n    languages: [en]\n"
+        '    channels: ["${HOOK_URL}"]\n  - name: huge\n    min_amount_usd: 10000000000000\n'
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    report = run_alerts(database, rules, {"HOOK_URL": receiver.url}, T0)
+    assert (report.queued, report.sent) == (0, 0)
+    assert receiver.posts == []
+
+
+def test_a_missing_variable_fails_the_alert_and_names_the_variable_only(
+    database: Database, classifier: Classifier, tmp_path: Path
+) -> None:
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    report = run_alerts(database, rules_file(tmp_path, PRICING_RULE), {}, T0)
+    assert (report.sent, report.failed) == (0, 1)
+    assert "${HOOK_URL}" in report.errors[0] and "not set" in report.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("rules:\n  - name: a\n    topics: [prices]\n    channels: [json://h/x]\n", 3, "prices"),
+        ("rules:\n  - name: a\n    channels: [slack-webhook]\n", 3, "Apprise URL"),
+        ("rules:\n  - name: a\n    chanels: [json://h/x]\n", 3, "did you mean"),
+        ("rules:\n  - name: a\n    channels: []\n", 3, "channels"),
+        (
+            "rules:\n  - name: a\n    channels: [json://h/x]\n  - name: a\n"
+            "    channels: [json://h/y]\n",
+            4,
+            "duplicate",
+        ),
+    ],
+)
+def test_bad_rules_name_file_and_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_rules(text, "alerts.yaml")
+    assert (caught.value.path, caught.value.line) == ("alerts.yaml", line)
+    assert words in str(caught.value)
+
+
+def test_secrets_are_redacted_from_urls() -> None:
+    shown = redact(f"failed to post to json://user:pw@hooks.example:9000/hook/{SECRET}?x=1")
+    assert SECRET not in shown and "pw" not in shown and "hooks.example:9000" in shown
+
+
+def test_the_shipped_rules_file_loads() -> None:
+    rules = load_rules(SEEDS_DIR / "alerts.yaml")
+    assert {r.name for r in rules} >= {"china-price-war"}
