@@ -17,8 +17,8 @@ from pipeline.settings import load_settings
 
 
 def rules_path(value: str | None) -> Path:
-    """The rules file: ``--rules``, else ``seeds/alerts.yaml`` of the seeds folder."""
-    return Path(value) if value else load_settings().seeds_dir / "alerts.yaml"
+    """The rules file: ``--rules``, else ``$NEWSWATCH_ALERTS``, else ``seeds/alerts.yaml``."""
+    return Path(value) if value else load_settings().alerts_path
 
 
 def cmd_alerts(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -34,11 +34,20 @@ def cmd_alerts(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _send(args: argparse.Namespace, rules: tuple[object, ...], out: Console) -> int:
-    from pipeline.alerts.dispatch import DispatchReport, plan_alerts, queue_alerts, send_due
+    from pipeline.alerts.dispatch import (
+        DispatchReport,
+        plan_alerts,
+        queue_alerts,
+        ready_rules,
+        send_due,
+    )
     from pipeline.alerts.rules import AlertRule
     from pipeline.store.outbox import all_events
 
-    chosen = [r for r in rules if isinstance(r, AlertRule)]
+    report = DispatchReport()
+    chosen = ready_rules([r for r in rules if isinstance(r, AlertRule)], os.environ, report)
+    for skipped in report.skipped_rules:
+        out.print(f"[yellow]rule skipped[/yellow] {escape(skipped)}", highlight=False)
     now = datetime.now(UTC)
     with opened(args.db) as database:
         if args.dry_run:
@@ -51,7 +60,6 @@ def _send(args: argparse.Namespace, rules: tuple[object, ...], out: Console) -> 
                         highlight=False,
                     )
             return EXIT_OK
-        report = DispatchReport()
         queue_alerts(database, chosen, now, report)
         send_due(database, chosen, os.environ, now, report)
     out.print(

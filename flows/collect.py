@@ -14,10 +14,12 @@ Everything else is a direct call into ``pipeline``. The run fails only on system
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger
@@ -26,11 +28,14 @@ from prefect.futures import PrefectFuture, wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import progress
+from flows.alerts import alerts
 from flows.batches import fetch_and_store
 from flows.recording import recorded_run
 from flows.report import artifact_rows
 from flows.runners import batches_in_flight, page_runner
 from flows.tasks import classify_articles, cluster_articles, poll_host
+from pipeline.alerts.dispatch import DispatchReport, ready_rules
+from pipeline.alerts.rules import load_rules
 from pipeline.classify import Classifier
 from pipeline.poll import group_by_host
 from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
@@ -191,7 +196,20 @@ def collect(
         summary.total("failed"),
         summary.duration_s,
     )
+    _alerts_after(settings.alerts_path, settings.db_url)
     return data
+
+
+def _alerts_after(rules: Path, db_url: str) -> None:
+    """Run the alerts flow when a rule can send (its channel variables are set). Alerts that
+    fail are kept for the next run; they never fail the collect."""
+    logger = get_run_logger()
+    try:
+        if not rules.exists() or not ready_rules(load_rules(rules), os.environ, DispatchReport()):
+            return
+        alerts(rules=str(rules), db=db_url)
+    except Exception as exc:  # the articles are stored; the alerts wait for the next run
+        logger.warning("alerts after collect failed: %s: %s", exc.__class__.__name__, exc)
 
 
 def _elapsed(start: float) -> timedelta:

@@ -9,6 +9,7 @@ This is the only module that reads ``NEWSWATCH_*`` environment variables:
 - ``NEWSWATCH_SOURCES``: default sources file (default ``seeds/sources.yaml`` of this project).
 - ``NEWSWATCH_SEEDS``: the folder of data files - entities.yaml, topics.yaml, rates.yaml and
   the seed documents (default ``seeds/`` of this project).
+- ``NEWSWATCH_ALERTS``: the alert rules file (default ``alerts.yaml`` in the seeds folder).
 - ``NEWSWATCH_COLLECT_EVERY``: how often ``newswatch serve`` runs collect: seconds, or a number
   with ``s``, ``m``, ``h`` (default ``30m``).
 - ``NEWSWATCH_DIGEST_CRON``: the daily digest slot as a cron line (default ``0 8 * * *``).
@@ -104,6 +105,12 @@ class Settings:
     timezone: str = "UTC"
     task_runner: str = "local"  # "local" or "dask"
     dask_address: str | None = None
+    alerts_file: Path | None = None
+
+    @property
+    def alerts_path(self) -> Path:
+        """The alert rules file."""
+        return self.alerts_file or self.seeds_dir / "alerts.yaml"
 
     @property
     def entities_path(self) -> Path:
@@ -194,4 +201,7 @@ def load_settings(
             "NEWSWATCH_TASK_RUNNER",
         ),
         dask_address=environ.get("NEWSWATCH_DASK_ADDRESS") or None,
+        alerts_file=Path(environ["NEWSWATCH_ALERTS"]).expanduser()
+        if environ.get("NEWSWATCH_ALERTS")
+        else None,
     )

@@ -314,3 +314,68 @@ def test_secrets_are_redacted_from_urls() -> None:
 def test_the_shipped_rules_file_loads() -> None:
     rules = load_rules(SEEDS_DIR / "alerts.yaml")
     assert {r.name for r in rules} >= {"china-price-war"}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_collect_then_alerts_twice_posts_once_per_event(
+    site: Any,
+    tmp_path: Path,
+    sqlite_url: str,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.collect import collect
+    from pipeline.store.outbox import all_events
+    from tests.newsroom_fixture import serve_newsroom
+
+    sources = serve_newsroom(site, tmp_path)
+    rules = rules_file(tmp_path, 'rules:\n  - name: everything\n    channels: ["${HOOK_URL}"]\n')
+    monkeypatch.setenv("NEWSWATCH_ALERTS", str(rules))
+    monkeypatch.setenv("HOOK_URL", receiver.url)
+
+    collect(sources=str(sources), db=sqlite_url, show_progress=False)
+    collect(sources=str(sources), db=sqlite_url, show_progress=False)
+
+    database = open_database(sqlite_url, check=False)
+    try:
+        events = all_events(database)
+        alerts = list_alerts(database)
+    finally:
+        database.dispose()
+    assert events, "the newsroom has tracked events"
+    assert len(receiver.posts) == len(events)
+    assert sorted(a["event_id"] for a in alerts) == sorted(e["id"] for e in events)
+    assert {a["status"] for a in alerts} == {"sent"}
+
+
+def test_alerts_commands(
+    database: Database, classifier: Classifier, receiver: Receiver, tmp_path: Path, db_url: str
+) -> None:
+    from tests.test_cli import newswatch
+
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(tmp_path, PRICING_RULE)
+    env = {"HOOK_URL": receiver.url}
+    common = ["--rules", str(rules), "--db", db_url]
+
+    dry = newswatch("alerts", "send", "--dry-run", *common, env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "china-price-war: event" in dry.stdout and receiver.posts == []
+    sent = newswatch("alerts", "send", *common, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert "1 new" in sent.stdout and "1 sent" in sent.stdout and len(receiver.posts) == 1
+    listed = newswatch("alerts", "list", "--db", db_url, "--json")
+    [row] = json.loads(listed.stdout)
+    assert row["status"] == "sent" and SECRET not in listed.stdout
+    assert newswatch("alerts", "list", "--failed", "--db", db_url).stdout.strip() == (
+        "no alerts failed"
+    )
+    test = newswatch("alerts", "test", "china-price-war", "--rules", str(rules), env=env)
+    assert test.returncode == 0 and "sent" in test.stdout and SECRET not in test.stdout
+    assert len(receiver.posts) == 2 and receiver.posts[1]["title"].startswith("newswatch test")
+    unset = newswatch("alerts", "send", *common)
+    assert unset.returncode == 0 and "rule skipped" in unset.stdout
+    assert "HOOK_URL" in unset.stdout
+    unknown = newswatch("alerts", "test", "nope", "--rules", str(rules), env=env)
+    assert unknown.returncode == 2

@@ -58,7 +58,17 @@ def _count(db_url: str, model: Any) -> int:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["collect"], ["export"], ["db", "upgrade"], ["info"], ["demo"], ["backfill"], ["runs"]],
+    [
+        [],
+        ["collect"],
+        ["export"],
+        ["db", "upgrade"],
+        ["info"],
+        ["demo"],
+        ["backfill"],
+        ["runs"],
+        ["alerts", "send"],
+    ],
 )
 def test_help_explains_every_command(command: list[str]) -> None:
     result = newswatch(*command, "--help")

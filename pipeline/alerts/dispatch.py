@@ -33,6 +33,24 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped_rules: list[str] = field(default_factory=list)  # a channel variable is not set
+
+
+def ready_rules(
+    rules: Sequence[AlertRule], env: Mapping[str, str], report: DispatchReport
+) -> list[AlertRule]:
+    """The rules whose channels can all be resolved now; the others are reported, not queued
+    (alerts queued for a channel that cannot be reached would only pile up as failures)."""
+    ready = []
+    for rule in rules:
+        try:
+            for channel in rule.channels:
+                resolve_channel(channel, env)
+        except ConfigError as exc:
+            report.skipped_rules.append(f"{rule.name}: {exc}")
+            continue
+        ready.append(rule)
+    return ready
 
 
 def plan_alerts(
