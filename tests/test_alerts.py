@@ -379,3 +379,44 @@ def test_alerts_commands(
     assert "HOOK_URL" in unset.stdout
     unknown = newswatch("alerts", "test", "nope", "--rules", str(rules), env=env)
     assert unknown.returncode == 2
+
+
+ERNIE = (
+    "Baidu launches ERNIE X1 at half the price of DeepSeek-R1",
+    "Baidu on Sunday released its ERNIE X1 reasoning model and said it costs half as much as "
+    "DeepSeek-R1. The AI model is free for individual users, and API prices start at 2 yuan "
+    "per million tokens, a cut that deepens the AI price war in China.",
+)
+
+
+def test_a_digest_rule_sends_one_message_per_period(
+    database: Database, classifier: Classifier, receiver: Receiver, tmp_path: Path
+) -> None:
+    title, body = seed_parts()
+    store(
+        database,
+        classifier,
+        [
+            ("naeil", "https://naeil.example/seed", title, body),
+            ("wire", "https://wire.example/ernie", *ERNIE),
+        ],
+        T0,  # 06:00 UTC = 15:00 in Seoul
+    )
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: morning\n    topics: [pricing]\n"
+        "    digest: {at: '08:00', timezone: Asia/Seoul}\n"
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    env = {"HOOK_URL": receiver.url}
+    queued = run_alerts(database, rules, env, T0)
+    assert queued.queued == 2 and receiver.posts == []  # held until 08:00 in Seoul
+    evening = run_alerts(database, rules, env, T0 + timedelta(hours=6))
+    assert evening.sent == 0 and receiver.posts == []
+    morning = run_alerts(database, rules, env, T0 + timedelta(hours=17, minutes=5))
+    assert (morning.sent, morning.messages) == (2, 1)
+    [digest] = receiver.posts
+    assert digest["title"] == "newswatch digest (morning): 2 events"
+    assert title in digest["message"] and ERNIE[0] in digest["message"]
+    later = run_alerts(database, rules, env, T0 + timedelta(days=2))
+    assert later.sent == 0 and len(receiver.posts) == 1

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.alerts.deliver import Delivery, send
 from pipeline.alerts.matching import changes, matches, snapshot
-from pipeline.alerts.message import compose
+from pipeline.alerts.message import Message, compose, compose_digest
 from pipeline.alerts.rules import AlertRule, redact, resolve_channel
 from pipeline.errors import ConfigError
 from pipeline.store import outbox
@@ -30,7 +30,8 @@ class DispatchReport:
 
     queued: int = 0
     follow_ups: int = 0
-    sent: int = 0
+    sent: int = 0  # alerts delivered
+    messages: int = 0  # messages posted (a digest carries several alerts)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     skipped_rules: list[str] = field(default_factory=list)  # a channel variable is not set
@@ -114,23 +115,52 @@ def send_due(
     *,
     sender: Callable[..., Delivery] = send,
 ) -> None:
-    """Send every alert due, each to its channel; failures stay for the next run."""
-    from pipeline.alerts.message import Message
-
+    """Send every alert due, each to its channel; a digest rule's alerts queued before its
+    latest digest time go out together as one message per channel. Failures stay for the next
+    run."""
     by_name = {rule.name: rule for rule in rules}
+    batches: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for alert in outbox.due(db, MAX_ATTEMPTS, by_name):
         rule = by_name[alert["rule"]]
         if alert["channel"] >= len(rule.channels):
             continue  # the rule lost that channel since the alert was queued
-        try:
-            url = resolve_channel(rule.channels[alert["channel"]], env)
-        except ConfigError as exc:
-            delivery = Delivery(False, str(exc))
-        else:
-            delivery = sender(url, Message(alert["title"], alert["body"]))
+        slot = rule.digest_slot(now)
+        if slot is not None:
+            if alert["created_at"] <= slot:
+                batches.setdefault((rule.name, alert["channel"]), []).append(alert)
+            continue  # a later alert waits for the next digest time
+        _deliver(db, rule, alert["channel"], [alert], None, env, now, report, sender)
+    for (name, channel), alerts in batches.items():
+        _deliver(
+            db, by_name[name], channel, alerts, alerts[0]["created_at"], env, now, report, sender
+        )
+
+
+def _deliver(
+    db: Database,
+    rule: AlertRule,
+    channel: int,
+    alerts: Sequence[dict[str, Any]],
+    since: datetime | None,
+    env: Mapping[str, str],
+    now: datetime,
+    report: DispatchReport,
+    sender: Callable[..., Delivery],
+) -> None:
+    messages = [Message(a["title"], a["body"]) for a in alerts]
+    message = messages[0] if since is None else compose_digest(rule.name, messages, since)
+    try:
+        url = resolve_channel(rule.channels[channel], env)
+    except ConfigError as exc:
+        delivery = Delivery(False, str(exc))
+    else:
+        delivery = sender(url, message)
+    for alert in alerts:
         outbox.mark(db, alert["id"], sent=delivery.ok, error=delivery.error, now=now)
-        if delivery.ok:
-            report.sent += 1
-        else:
-            report.failed += 1
-            report.errors.append(f"{alert['rule']} event {alert['event_id']}: {delivery.error}")
+    if delivery.ok:
+        report.sent += len(alerts)
+        report.messages += 1
+    else:
+        report.failed += len(alerts)
+        events = ", ".join(str(a["event_id"]) for a in alerts[:10])
+        report.errors.append(f"{rule.name} event {events}: {delivery.error}")

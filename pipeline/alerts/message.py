@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 EVIDENCE_CHARS = 200
@@ -56,3 +57,12 @@ def compose(
         lines.append(f"First reported: {links['original']}")
     lines.append(f"(event {event['id']}, rule {rule})")
     return Message(prefix + title, "\n".join(lines))
+
+
+def compose_digest(rule: str, messages: Sequence[Message], since: datetime | None) -> Message:
+    """One message for a period's alerts of a digest rule: each alert's title and text."""
+    when = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+    parts = [f"{len(messages)} tracked events for rule {rule}{when}."]
+    for index, message in enumerate(messages, start=1):
+        parts += ["", f"{index}. {message.title}", message.body]
+    return Message(f"newswatch digest ({rule}): {len(messages)} events", "\n".join(parts))

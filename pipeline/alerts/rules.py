@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +21,22 @@ from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, v
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TOPICS = ("model_launch", "pricing", "investment")
+
+
+class _DigestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    at: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
 
 class _RuleModel(BaseModel):
@@ -32,6 +50,7 @@ class _RuleModel(BaseModel):
     languages: list[str] = []
     min_relevance: float = Field(0.0, ge=0, le=1)
     follow_up_sources: int = Field(3, ge=1, description="more sources that make a follow-up")
+    digest: _DigestModel | None = None
     channels: list[str] = Field(min_length=1)
 
     @field_validator("topics")
@@ -68,6 +87,8 @@ def _model_at(location: Location) -> type[BaseModel] | None:
         return _FileModel
     if len(location) == 2 and location[0] == "rules":
         return _RuleModel
+    if len(location) == 3 and location[0] == "rules" and location[2] == "digest":
+        return _DigestModel
     return None
 
 
@@ -84,6 +105,20 @@ class AlertRule:
     languages: frozenset[str] = frozenset()
     min_relevance: float = 0.0
     follow_up_sources: int = 3
+    digest_at: time | None = None  # daily digest: one message per period at this local time
+    digest_zone: str = "UTC"
+
+    def digest_slot(self, now: datetime) -> datetime | None:
+        """The latest digest time at or before ``now`` (UTC), or None for a rule that sends
+        each alert as it comes."""
+        if self.digest_at is None:
+            return None
+        zone = zoneinfo.ZoneInfo(self.digest_zone)
+        local = now.astimezone(zone)
+        slot = datetime.combine(local.date(), self.digest_at, zone)
+        if slot > local:
+            slot -= timedelta(days=1)
+        return slot.astimezone(UTC)
 
 
 def parse_rules(text: str, file: str) -> tuple[AlertRule, ...]:
@@ -104,6 +139,8 @@ def parse_rules(text: str, file: str) -> tuple[AlertRule, ...]:
             languages=frozenset(r.languages),
             min_relevance=r.min_relevance,
             follow_up_sources=r.follow_up_sources,
+            digest_at=time.fromisoformat(r.digest.at) if r.digest else None,
+            digest_zone=r.digest.timezone if r.digest else "UTC",
         )
         for r in model.rules
     )
