@@ -420,3 +420,64 @@ def test_a_digest_rule_sends_one_message_per_period(
     assert title in digest["message"] and ERNIE[0] in digest["message"]
     later = run_alerts(database, rules, env, T0 + timedelta(days=2))
     assert later.sent == 0 and len(receiver.posts) == 1
+
+
+def test_a_failing_source_is_announced_once_per_outage(
+    database: Database, receiver: Receiver, tmp_path: Path
+) -> None:
+    from pipeline.records import Failure, PollResult, PollStatus, Stage
+    from pipeline.store.sources import record_polls
+
+    feed = Source("flaky", "https://flaky.example/rss")
+    sync_sources(database, [feed], T0)
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: feeds\n    source_health: {failures: 3, silent_hours: 1000}\n"
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    env = {"HOOK_URL": receiver.url}
+
+    def poll(ok: bool, at: datetime) -> None:
+        failure = Failure(Stage.POLL, "flaky", feed.url, "http_5xx", "HTTP 503", 503)
+        result = (
+            PollResult("flaky", PollStatus.OK, http_status=200)
+            if ok
+            else PollResult("flaky", PollStatus.FAILED, failure=failure, http_status=503)
+        )
+        record_polls(database, [result], at)
+
+    poll(True, T0)
+    for hour in range(1, 6):  # five failures in a row, alerts after each poll
+        poll(False, T0 + timedelta(hours=hour))
+        run_alerts(database, rules, env, T0 + timedelta(hours=hour))
+    assert len(receiver.posts) == 1
+    [first] = receiver.posts
+    assert first["title"] == "Source flaky is failing"
+    assert "HTTP 503" in first["message"] and "3 polls in a row" in first["message"]
+
+    poll(True, T0 + timedelta(hours=6))  # recovered
+    run_alerts(database, rules, env, T0 + timedelta(hours=6))
+    for hour in range(7, 10):  # a new outage
+        poll(False, T0 + timedelta(hours=hour))
+        run_alerts(database, rules, env, T0 + timedelta(hours=hour))
+    assert len(receiver.posts) == 2
+
+
+def test_a_silent_source_is_announced(
+    database: Database, receiver: Receiver, tmp_path: Path
+) -> None:
+    sync_sources(database, [Source("quiet", "https://quiet.example/rss")], T0)
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: feeds\n    source_health: {silent_hours: 24}\n"
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    env = {"HOOK_URL": receiver.url}
+    run_alerts(database, rules, env, T0 + timedelta(hours=23))
+    assert receiver.posts == []
+    run_alerts(database, rules, env, T0 + timedelta(hours=25))
+    run_alerts(database, rules, env, T0 + timedelta(hours=30))
+    [post] = receiver.posts
+    assert (
+        post["title"] == "Source quiet is silent" and "No new entry for 25 hours" in post["message"]
+    )

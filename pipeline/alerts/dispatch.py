@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.alerts.deliver import Delivery, send
+from pipeline.alerts.health import outage
 from pipeline.alerts.matching import changes, matches, snapshot
 from pipeline.alerts.message import Message, compose, compose_digest
 from pipeline.alerts.rules import AlertRule, redact, resolve_channel
@@ -79,7 +80,12 @@ def queue_alerts(
     """Add an alert for every matching event not announced yet, and a follow-up for every
     announced one that changed materially."""
     events = outbox.all_events(db)
+    sources: list[dict[str, Any]] | None = None
     for rule in rules:
+        if rule.health is not None:
+            sources = sources if sources is not None else outbox.source_states(db)
+            _queue_outages(db, rule, sources, now, report)
+            continue
         chosen = plan_alerts(db, rule, events)
         links = outbox.event_links(db, [event for event, _, _ in chosen])
         rows = []
@@ -104,6 +110,40 @@ def queue_alerts(
         added = outbox.enqueue(db, rows)
         report.queued += sum(1 for revision in added if revision == 1)
         report.follow_ups += sum(1 for revision in added if revision > 1)
+
+
+def _queue_outages(
+    db: Database,
+    rule: AlertRule,
+    sources: Sequence[dict[str, Any]],
+    now: datetime,
+    report: DispatchReport,
+) -> None:
+    assert rule.health is not None
+    failures, silent_hours = rule.health
+    rows = []
+    for source in sources:
+        found = outage(source, failures, silent_hours, now)
+        if found is None:
+            continue
+        revision, message, snap = found
+        for index, channel in enumerate(rule.channels):
+            rows.append(
+                {
+                    "rule": rule.name,
+                    "event_id": int(source["id"]),  # a source-health rule's subject is a source
+                    "revision": revision,
+                    "channel": index,
+                    "channel_shown": redact(channel) if "${" not in channel else channel,
+                    "title": message.title,
+                    "body": message.body,
+                    "snapshot": snap,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+    report.queued += len(outbox.enqueue(db, rows))
 
 
 def send_due(

@@ -39,6 +39,13 @@ class _DigestModel(BaseModel):
         return value
 
 
+class _HealthModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    failures: int = Field(3, ge=1, description="consecutive failed polls that make an outage")
+    silent_hours: float = Field(48.0, gt=0, description="hours without a new entry")
+
+
 class _RuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -51,6 +58,7 @@ class _RuleModel(BaseModel):
     min_relevance: float = Field(0.0, ge=0, le=1)
     follow_up_sources: int = Field(3, ge=1, description="more sources that make a follow-up")
     digest: _DigestModel | None = None
+    source_health: _HealthModel | None = None
     channels: list[str] = Field(min_length=1)
 
     @field_validator("topics")
@@ -89,6 +97,8 @@ def _model_at(location: Location) -> type[BaseModel] | None:
         return _RuleModel
     if len(location) == 3 and location[0] == "rules" and location[2] == "digest":
         return _DigestModel
+    if len(location) == 3 and location[0] == "rules" and location[2] == "source_health":
+        return _HealthModel
     return None
 
 
@@ -107,6 +117,9 @@ class AlertRule:
     follow_up_sources: int = 3
     digest_at: time | None = None  # daily digest: one message per period at this local time
     digest_zone: str = "UTC"
+    # A source-health rule: (consecutive failures, hours without a new entry); None for an
+    # event rule.
+    health: tuple[int, float] | None = None
 
     def digest_slot(self, now: datetime) -> datetime | None:
         """The latest digest time at or before ``now`` (UTC), or None for a rule that sends
@@ -141,6 +154,11 @@ def parse_rules(text: str, file: str) -> tuple[AlertRule, ...]:
             follow_up_sources=r.follow_up_sources,
             digest_at=time.fromisoformat(r.digest.at) if r.digest else None,
             digest_zone=r.digest.timezone if r.digest else "UTC",
+            health=(
+                (r.source_health.failures, r.source_health.silent_hours)
+                if r.source_health
+                else None
+            ),
         )
         for r in model.rules
     )

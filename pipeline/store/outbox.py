@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from db.models import AlertRow, ArticleRow, EventRow
+from db.models import AlertRow, ArticleRow, EntryRow, EventRow, SourceRow
 from pipeline.store.database import Database, insert
 
 _CHUNK = 500
@@ -126,3 +126,28 @@ def event_links(db: Database, events: Sequence[dict[str, Any]]) -> dict[int, dic
             )
             links[int(event["id"])] = {"representative": representative, "original": original}
     return links
+
+
+def source_states(db: Database) -> list[dict[str, Any]]:
+    """Every source with its poll health and the time of its newest entry."""
+    newest = (
+        select(EntryRow.source_id, func.max(EntryRow.first_seen_at).label("newest"))
+        .group_by(EntryRow.source_id)
+        .subquery()
+    )
+    query = (
+        select(
+            SourceRow.id,
+            SourceRow.name,
+            SourceRow.url,
+            SourceRow.created_at,
+            SourceRow.last_success_at,
+            SourceRow.consecutive_failures,
+            SourceRow.last_error,
+            newest.c.newest,
+        )
+        .outerjoin(newest, newest.c.source_id == SourceRow.id)
+        .order_by(SourceRow.id)
+    )
+    with db.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
