@@ -44,12 +44,14 @@ def compose(
     names = [str(e["name"]) for e in (event.get("entities") or ())[:MAX_ENTITIES]]
     if names:
         lines.append("Entities: " + ", ".join(names))
-    amounts = [_amount(a) for a in event.get("amounts") or ()]
+    amounts = list(dict.fromkeys(a for a in map(_amount, event.get("amounts") or ()) if a))
     if amounts:
-        lines.append("Amounts: " + "; ".join(a for a in amounts if a))
+        lines.append("Amounts: " + "; ".join(amounts))
     langs = ", ".join(event.get("langs") or ()) or "?"
+    articles, sources = int(event.get("articles") or 0), int(event.get("sources") or 0)
     lines.append(
-        f"{event.get('articles', 0)} articles from {event.get('sources', 0)} sources ({langs})"
+        f"{articles} article{'s' * (articles != 1)} from {sources} "
+        f"source{'s' * (sources != 1)} ({langs})"
     )
     if links.get("representative"):
         lines.append(f"Read: {links['representative']}")
