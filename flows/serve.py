@@ -8,6 +8,7 @@ Deployments (``flow/deployment``), run in this process by Prefect's runner:
   run is cancelled instead of stacked, and serve prints a warning naming both runs.
 - ``digest/newswatch``: daily at ``--digest-cron`` (default ``NEWSWATCH_DIGEST_CRON``) in
   ``NEWSWATCH_TIMEZONE``.
+- ``alerts/newswatch``: no schedule (each collect runs the alerts itself); by hand to retry.
 - ``backfill/newswatch`` and ``reclassify/newswatch``: no schedule; run them by hand, e.g.
   ``prefect deployment run 'backfill/newswatch' --param start=2025-03-01 --param end=2025-03-07``.
 
@@ -107,12 +108,13 @@ def check_inputs(settings: Settings) -> None:
 
 
 def build_deployments(plan: ServePlan) -> list[RunnerDeployment]:
-    """The four deployments, addressed by module path (runs import the installed package)."""
+    """The five deployments, addressed by module path (runs import the installed package)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron, Interval
     from prefect.types.entrypoint import EntrypointType
 
+    from flows.alerts import alerts
     from flows.backfill import backfill
     from flows.collect import collect
     from flows.maintenance import digest, reclassify
@@ -154,8 +156,18 @@ def build_deployments(plan: ServePlan) -> list[RunnerDeployment]:
     reclassify_on_demand = reclassify.to_deployment(
         DEPLOYMENT, concurrency_limit=by_hand, parameters={"db": plan.db}, **common
     )
+    alerts_on_demand = alerts.to_deployment(
+        DEPLOYMENT, concurrency_limit=by_hand, parameters={"db": plan.db}, **common
+    )
     return [
-        made(d) for d in (collect_every, daily_digest, backfill_on_demand, reclassify_on_demand)
+        made(d)
+        for d in (
+            collect_every,
+            daily_digest,
+            backfill_on_demand,
+            reclassify_on_demand,
+            alerts_on_demand,
+        )
     ]
 
 
@@ -401,6 +413,7 @@ def _print_plan(plan: ServePlan, api_url: str, err: Console) -> None:
         "--param start=YYYY-MM-DD --param end=YYYY-MM-DD",
         f"  reclassify/{DEPLOYMENT}  by hand: {run} 'reclassify/{DEPLOYMENT}' "
         "[--param since=YYYY-MM-DD]",
+        f"  alerts/{DEPLOYMENT}      after each collect, or by hand: {run} 'alerts/{DEPLOYMENT}'",
     ]
     err.print("Serving:\n" + "\n".join(lines), highlight=False, markup=False, soft_wrap=True)
     if plan.db is None:

@@ -47,6 +47,7 @@ DEPLOYMENTS = {
     "digest/newswatch",
     "backfill/newswatch",
     "reclassify/newswatch",
+    "alerts/newswatch",
 }
 # The worker's stop_grace_period: more than Docker's 10 s default, to bound a stop that hangs
 # (e.g. on an unreachable API), and short enough that a stop does not wait for long.
@@ -238,7 +239,7 @@ def test_schedules_and_concurrency() -> None:
     assert deployments["digest/newswatch"]["concurrency_limit"]["collision_strategy"] == (
         "CANCEL_NEW"
     )
-    for by_hand in ("backfill/newswatch", "reclassify/newswatch"):
+    for by_hand in ("backfill/newswatch", "reclassify/newswatch", "alerts/newswatch"):
         assert deployments[by_hand]["schedules"] == []  # [] also removes an old schedule
 
 
@@ -698,6 +699,9 @@ def test_variables_named_are_read_by_newswatch_or_prefect() -> None:
     own = {
         "NEWSWATCH_ROOT": "{{ $NEWSWATCH_ROOT }}" in texts[3],  # read by the pull step
         "NEWSWATCH_PG_PASSWORD": "${NEWSWATCH_PG_PASSWORD" in texts[1],  # read by compose
+        # read by the channels of the shipped alert rules
+        "NEWSWATCH_ALERT_URL": "${NEWSWATCH_ALERT_URL}"
+        in (ROOT / "seeds" / "alerts.yaml").read_text(),
     }
     for name in sorted(names):
         if name in own:

@@ -231,6 +231,7 @@ def test_compose_topology_runs_a_collect_on_a_worker(
         "PREFECT_UI_API_URL": api,
         "NEWSWATCH_TASK_RUNNER": "local",
         "NEWSWATCH_DASK_ADDRESS": "",
+        "NEWSWATCH_ALERT_URL": "",  # no alerts in this test: the rules are skipped
         # As in compose: the server prunes old flow runs as well as events.
         "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
     }
@@ -355,6 +356,7 @@ def check_deployments(api: str) -> None:
         "digest/newswatch",
         "backfill/newswatch",
         "reclassify/newswatch",
+        "alerts/newswatch",
     }
     for deployment in named.values():
         assert deployment.work_pool_name == "newswatch"
