@@ -6,7 +6,6 @@ and to the artifact ``alerts-summary``; neither ever holds a channel URL.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.recording import recorded_run
+from flows.secrets import ChannelSecrets
 from pipeline.alerts.dispatch import DispatchReport, queue_alerts, ready_rules, send_due
 from pipeline.alerts.rules import load_rules
 from pipeline.records import RunSummary
@@ -35,9 +35,10 @@ def alerts(rules: str | None = None, db: str | None = None) -> dict[str, Any]:
     report = DispatchReport()
     try:
         with recorded_run(database, "alerts", started, sources_path=path) as run_id:
-            chosen = ready_rules(loaded, os.environ, report)
+            secrets = ChannelSecrets()
+            chosen = ready_rules(loaded, secrets, report)
             queue_alerts(database, chosen, started, report)
-            send_due(database, chosen, os.environ, started, report)
+            send_due(database, chosen, secrets, started, report)
             summary = RunSummary(run_id, started, datetime.now(UTC), ())
             finish_run(database, summary, extra={"alerts": asdict(report)})
     finally:

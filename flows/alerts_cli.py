@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rich.table import Table
 
 from flows.cli import EXIT_OK, EXIT_USAGE, opened
 from flows.present import print_json
+from flows.secrets import ChannelSecrets
 from pipeline.settings import load_settings
 
 
@@ -45,7 +45,8 @@ def _send(args: argparse.Namespace, rules: tuple[object, ...], out: Console) -> 
     from pipeline.store.outbox import all_events
 
     report = DispatchReport()
-    chosen = ready_rules([r for r in rules if isinstance(r, AlertRule)], os.environ, report)
+    secrets = ChannelSecrets()
+    chosen = ready_rules([r for r in rules if isinstance(r, AlertRule)], secrets, report)
     for skipped in report.skipped_rules:
         out.print(f"[yellow]rule skipped[/yellow] {escape(skipped)}", highlight=False)
     now = datetime.now(UTC)
@@ -61,7 +62,7 @@ def _send(args: argparse.Namespace, rules: tuple[object, ...], out: Console) -> 
                     )
             return EXIT_OK
         queue_alerts(database, chosen, now, report)
-        send_due(database, chosen, os.environ, now, report)
+        send_due(database, chosen, secrets, now, report)
     out.print(
         f"alerts: {report.queued} new, {report.follow_ups} follow-ups queued; "
         f"{report.sent} sent, {report.failed} failed",
@@ -88,7 +89,7 @@ def _test(args: argparse.Namespace, rules: tuple[object, ...], out: Console, err
     )
     failed = 0
     for channel in rule.channels:
-        delivery = send(resolve_channel(channel, os.environ), sample, tries=1)
+        delivery = send(resolve_channel(channel, ChannelSecrets()), sample, tries=1)
         shown = channel if "${" in channel else redact(channel)
         status = "sent" if delivery.ok else f"failed: {delivery.error}"
         out.print(f"{escape(shown)}: {escape(status)}", highlight=False)

@@ -14,7 +14,6 @@ Everything else is a direct call into ``pipeline``. The run fails only on system
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from flows.batches import fetch_and_store
 from flows.recording import recorded_run
 from flows.report import artifact_rows
 from flows.runners import batches_in_flight, page_runner
+from flows.secrets import ChannelSecrets
 from flows.tasks import classify_articles, cluster_articles, poll_host
 from pipeline.alerts.dispatch import DispatchReport, ready_rules
 from pipeline.alerts.rules import load_rules
@@ -205,7 +205,9 @@ def _alerts_after(rules: Path, db_url: str) -> None:
     fail are kept for the next run; they never fail the collect."""
     logger = get_run_logger()
     try:
-        if not rules.exists() or not ready_rules(load_rules(rules), os.environ, DispatchReport()):
+        if not rules.exists() or not ready_rules(
+            load_rules(rules), ChannelSecrets(), DispatchReport()
+        ):
             return
         alerts(rules=str(rules), db=db_url)
     except Exception as exc:  # the articles are stored; the alerts wait for the next run

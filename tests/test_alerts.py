@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from db.models import AlertRow
+from db.models import AlertRow, RunRow
 from pipeline.alerts.dispatch import DispatchReport, queue_alerts, send_due
 from pipeline.alerts.rules import load_rules, parse_rules, redact
 from pipeline.classify import Classifier
@@ -346,6 +346,14 @@ def test_collect_then_alerts_twice_posts_once_per_event(
     assert len(receiver.posts) == len(events)
     assert sorted(a["event_id"] for a in alerts) == sorted(e["id"] for e in events)
     assert {a["status"] for a in alerts} == {"sent"}
+    database = open_database(sqlite_url, check=False)
+    try:
+        with database.connect() as conn:
+            summaries = conn.execute(select(RunRow.kind, RunRow.summary)).all()
+    finally:
+        database.dispose()
+    assert [k for k, _ in summaries].count("alerts") == 2
+    assert SECRET not in json.dumps([s for _, s in summaries], default=str)
 
 
 def test_alerts_commands(
@@ -481,3 +489,32 @@ def test_a_silent_source_is_announced(
     assert (
         post["title"] == "Source quiet is silent" and "No new entry for 25 hours" in post["message"]
     )
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_the_alerts_flow_reads_a_prefect_secret_block_and_keeps_it_out_of_the_run(
+    database: Database,
+    classifier: Classifier,
+    receiver: Receiver,
+    tmp_path: Path,
+    db_url: str,
+) -> None:
+    from prefect.blocks.system import Secret
+
+    from flows.alerts import alerts
+
+    Secret(value=receiver.url).save("newswatch-test-hook", overwrite=True)
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(
+        tmp_path, PRICING_RULE.replace("${HOOK_URL}", "${prefect:newswatch-test-hook}")
+    )
+
+    result = alerts(rules=str(rules), db=db_url)
+
+    assert result["sent"] == 1 and len(receiver.posts) == 1
+    with database.connect() as conn:
+        runs = [dict(r._mapping) for r in conn.execute(select(RunRow.kind, RunRow.summary))]
+    assert [r["kind"] for r in runs if r["kind"] == "alerts"] == ["alerts"]
+    assert SECRET not in json.dumps(runs, default=str)
+    assert SECRET not in json.dumps(result, default=str)

@@ -124,7 +124,8 @@ def test_running_query_commands_does_not_import_prefect(tmp_path: Path) -> None:
         "import sys, io, contextlib; from flows.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    codes = [main([c, '--db', {db!r}]) for c in ('runs', 'info', 'export', 'stories')]\n"
-        "assert codes == [0, 0, 0, 0], codes\n"
+        f"    codes.append(main(['alerts', 'list', '--db', {db!r}]))\n"
+        "assert codes == [0, 0, 0, 0, 0], codes\n"
         "sys.exit(1 if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) "
         "else 0)"
     )

@@ -1,8 +1,9 @@
 """Alert rules (``seeds/alerts.yaml``): which tracked events to announce, and where.
 
 Every error names the file and the line. Channels are Apprise URLs; a secret is written as a
-reference, ``${NAME}``, to an environment variable, resolved only when a message is sent and
-never stored, logged or printed (see :func:`resolve_channel`).
+reference, ``${NAME}`` to an environment variable or ``${prefect:block-name}`` to a Prefect
+Secret block, resolved only when a message is sent and never stored, logged or printed (see
+:func:`resolve_channel`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.errors import ConfigError
 from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
 
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ${NAME}: an environment variable; ${prefect:block-name}: a Prefect Secret block (resolved by
+# the caller's lookup, see flows/secrets.py).
+_REFERENCE = re.compile(r"\$\{((?:prefect:[a-z0-9][a-z0-9\-]*)|[A-Za-z_][A-Za-z0-9_]*)\}")
 TOPICS = ("model_launch", "pricing", "investment")
 
 
@@ -75,7 +78,10 @@ class _RuleModel(BaseModel):
         for channel in value:
             shown = _REFERENCE.sub("", channel)
             if "${" in shown:
-                raise ValueError("a ${...} reference must be a variable name, e.g. ${SLACK_URL}")
+                raise ValueError(
+                    "a ${...} reference must be a variable name, e.g. ${SLACK_URL}, or a Prefect "
+                    "Secret block, e.g. ${prefect:slack-url}"
+                )
             if not channel.startswith("${") and "://" not in channel:
                 raise ValueError(
                     f"{redact(channel)!r} is not an Apprise URL (e.g. json://host/path) "
