@@ -230,3 +230,12 @@ def _zone(name: str, local: datetime, default_tz: tzinfo | None) -> tzinfo | Non
         except (ZoneInfoNotFoundError, ValueError, OSError):
             return None
     return None
+
+
+def known_zone(name: str) -> str:
+    """``name`` when it is an IANA time zone this machine knows; ValueError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import os
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.dates import known_zone
 from pipeline.errors import ConfigError
 from pipeline.records import Source
 
@@ -161,10 +161,9 @@ def _cron(value: str, name: str) -> str:
 
 def _zone(value: str, name: str) -> str:
     try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        return known_zone(value)
+    except ValueError as exc:
         raise ConfigError(f"{name}={value!r} is not a known time zone") from exc
-    return value
 
 
 def _runner(value: str, name: str) -> str:

@@ -7,12 +7,12 @@ duplicate source names included. The file format is documented in ``seeds/README
 from __future__ import annotations
 
 import os
-import zoneinfo
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from pipeline.dates import known_zone
 from pipeline.errors import ConfigError
 from pipeline.records import Source
 from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
@@ -52,12 +52,7 @@ class _SourceModel(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                zoneinfo.ZoneInfo(value)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_zone(value) if value is not None else None
 
 
 class _FileModel(BaseModel):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.dates import known_zone
 from pipeline.errors import ConfigError
 from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
 
@@ -35,11 +36,7 @@ class _DigestModel(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_zone(value)
 
 
 class _HealthModel(BaseModel):
