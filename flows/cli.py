@@ -250,6 +250,31 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print as JSON")
     db_option(runs)
 
+    events = commands.add_parser(
+        "events",
+        help="tracked events, filtered by topic, company or model, date, language, sources",
+        description="Tracked events (stories relevant to the seeds), latest activity first.",
+    )
+    events.add_argument("--topic", choices=("model_launch", "pricing", "investment"))
+    events.add_argument("--entity", metavar="NAME", help="a company or model, e.g. Baidu")
+    events.add_argument("--since", type=_since, metavar="DATE", help="active at or after DATE")
+    events.add_argument("--until", type=_since, metavar="DATE", help="begun at or before DATE")
+    events.add_argument("--lang", metavar="L", help="with an article in this language (ko, en, zh)")
+    events.add_argument(
+        "--min-sources", type=int, default=1, metavar="N", help="at least N sources"
+    )
+    events.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    shape = events.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print as JSON")
+    shape.add_argument("--csv", action="store_true", help="print as CSV")
+    db_option(events)
+    event = commands.add_parser(
+        "event", help="one tracked event: its articles, evidence, amounts and copies"
+    )
+    event.add_argument("event", type=int, metavar="ID", help="event id (see newswatch events)")
+    event.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(event)
+
     alerts = commands.add_parser(
         "alerts",
         help="alerts about tracked events: send, list, test a rule's channels",
@@ -461,6 +486,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "runs": lambda a, o, e: _module("flows.runs_cli").cmd_runs(a, o, e),
     "serve": lambda a, o, e: _module("flows.serve").cmd_serve(a, o, e),
     "alerts": lambda a, o, e: _module("flows.alerts_cli").cmd_alerts(a, o, e),
+    "events": lambda a, o, e: _module("flows.events_cli").cmd_events(a, o, e),
+    "event": lambda a, o, e: _module("flows.events_cli").cmd_event(a, o, e),
 }
 
 

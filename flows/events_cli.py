@@ -1,0 +1,158 @@
+"""``newswatch events`` and ``newswatch event ID``: tracked events as a table, JSON or CSV.
+
+Query commands: they never import Prefect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from flows.cli import EXIT_OK, EXIT_USAGE, opened
+from flows.present import jsonable, print_json
+
+CSV_FIELDS = (
+    "id",
+    "title",
+    "topics",
+    "entities",
+    "amounts_usd",
+    "first_seen",
+    "last_seen",
+    "articles",
+    "sources",
+    "langs",
+    "relevance",
+)
+
+
+def _topics(event: dict[str, Any]) -> list[str]:
+    return [t["name"] for t in event["topics"] or ()]
+
+
+def _usd(event: dict[str, Any]) -> list[float]:
+    return [float(a["value_usd"]) for a in event["amounts"] or () if a.get("value_usd")]
+
+
+def csv_row(event: dict[str, Any]) -> dict[str, Any]:
+    """One event as a CSV row: lists are JSON in their cell."""
+    return {
+        "id": event["id"],
+        "title": event["title"],
+        "topics": json.dumps(_topics(event)),
+        "entities": json.dumps([e["name"] for e in event["entities"] or ()], ensure_ascii=False),
+        "amounts_usd": json.dumps(_usd(event)),
+        "first_seen": event["first_seen"].isoformat(),
+        "last_seen": event["last_seen"].isoformat(),
+        "articles": event["articles"],
+        "sources": event["sources"],
+        "langs": json.dumps(event["langs"] or []),
+        "relevance": event["relevance"],
+    }
+
+
+def print_events(events: list[dict[str, Any]], out: Console) -> None:
+    """The events as a table, latest first."""
+    table = Table(title=f"{len(events)} tracked events, latest first", title_justify="left")
+    for column in ("event", "last seen", "topics", "srcs", "langs", "entities", "title"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        usd = _usd(event)
+        money = f" · ${max(usd):,.0f}" if usd else ""
+        table.add_row(
+            str(event["id"]),
+            f"{event['last_seen']:%Y-%m-%d}",
+            ", ".join(_topics(event)) + money,
+            str(event["sources"]),
+            ",".join(event["langs"] or []),
+            escape(", ".join(e["name"] for e in (event["entities"] or ())[:4])),
+            escape(str(event["title"])[:90]),
+        )
+    out.print(table)
+
+
+def cmd_events(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch events."""
+    from pipeline.store.events_query import EventFilter, list_events
+
+    wanted = EventFilter(
+        topic=args.topic,
+        entity=args.entity,
+        since=args.since,
+        until=args.until,
+        lang=args.lang,
+        min_sources=args.min_sources,
+        limit=args.limit,
+    )
+    with opened(args.db) as database:
+        events = list_events(database, wanted)
+    if args.json:
+        print_json(events, out)
+    elif args.csv:
+        writer = csv.DictWriter(out.file, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(csv_row(e) for e in events)
+    else:
+        print_events(events, out)
+    return EXIT_OK
+
+
+def cmd_event(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch event ID."""
+    from pipeline.store.events_query import event_detail
+
+    with opened(args.db) as database:
+        event = event_detail(database, args.event)
+    if event is None:
+        err.print(f"[red]error:[/red] no tracked event {args.event}")
+        return EXIT_USAGE
+    if args.json:
+        print_json(jsonable(event), out)
+        return EXIT_OK
+    out.print(f"[bold]event {event['id']}[/bold]: {escape(event['title'])}", highlight=False)
+    out.print(
+        f"{event['articles']} articles from {event['sources']} sources "
+        f"({', '.join(event['langs'] or [])}), {event['first_seen']:%Y-%m-%d %H:%M} to "
+        f"{event['last_seen']:%Y-%m-%d %H:%M} UTC; relevance {event['relevance']:.2f}, "
+        f"revision {event['revision']}",
+        highlight=False,
+    )
+    for topic in event["topics"] or ():
+        out.print(
+            f"  {topic['name']} ({topic.get('score', 0):.2f}): "
+            f"“{escape(' '.join(str(topic.get('evidence') or '').split())[:200])}”",
+            highlight=False,
+        )
+    if event["entities"]:
+        names = ", ".join(e["name"] for e in event["entities"])
+        out.print(f"  entities: {escape(names)}", highlight=False)
+    for amount in event["amounts"] or ():
+        usd = f" (${amount['value_usd']:,.0f})" if amount.get("value_usd") else ""
+        out.print(f"  amount: {escape(str(amount.get('raw')))}{usd}", highlight=False)
+    table = Table(title="articles", title_justify="left")
+    for column in ("id", "published", "source", "lang", "copy of", "title"):
+        table.add_column(column, overflow="fold")
+    for article in event["article_list"]:
+        copy = (
+            f"{article['duplicate_of']} ({article['copy_method']}, "
+            f"{article['copy_similarity'] or 1:.2f})"
+            if article["duplicate_of"]
+            else "-"
+        )
+        when = article["published_at"]
+        table.add_row(
+            str(article["id"]),
+            f"{when:%Y-%m-%d %H:%M}" if when else "-",
+            escape(article["source"]),
+            article["lang"] or "?",
+            copy,
+            escape(str(article["title"])[:80]),
+        )
+    out.print(table)
+    return EXIT_OK
