@@ -275,6 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
     event.add_argument("--json", action="store_true", help="print as JSON")
     db_option(event)
 
+    stats = commands.add_parser("stats", help="events per topic per day, and per source")
+    stats.add_argument("--since", type=_since, metavar="DATE", help="events active since DATE")
+    stats.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(stats)
+    sources = commands.add_parser(
+        "sources", help="source health: last success, failures in a row, last error, counts"
+    )
+    sources.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(sources)
+
     alerts = commands.add_parser(
         "alerts",
         help="alerts about tracked events: send, list, test a rule's channels",
@@ -488,6 +498,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "alerts": lambda a, o, e: _module("flows.alerts_cli").cmd_alerts(a, o, e),
     "events": lambda a, o, e: _module("flows.events_cli").cmd_events(a, o, e),
     "event": lambda a, o, e: _module("flows.events_cli").cmd_event(a, o, e),
+    "stats": lambda a, o, e: _module("flows.events_cli").cmd_stats(a, o, e),
+    "sources": lambda a, o, e: _module("flows.events_cli").cmd_sources(a, o, e),
 }
 
 

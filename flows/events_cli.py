@@ -156,3 +156,59 @@ def cmd_event(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     out.print(table)
     return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch stats."""
+    from pipeline.store.stats import event_stats
+
+    with opened(args.db) as database:
+        stats = event_stats(database, args.since)
+    if args.json:
+        print_json(stats, out)
+        return EXIT_OK
+    days = sorted({row["day"] for row in stats["per_topic_per_day"]})
+    topics = ("model_launch", "pricing", "investment")
+    counts = {(r["day"], r["topic"]): r["events"] for r in stats["per_topic_per_day"]}
+    table = Table(title="events per topic, by the day they began", title_justify="left")
+    table.add_column("day")
+    for topic in topics:
+        table.add_column(topic, justify="right")
+    for day in days:
+        table.add_row(day, *(str(counts.get((day, t), 0)) for t in topics))
+    out.print(table)
+    sources = Table(title="events per source", title_justify="left")
+    sources.add_column("source")
+    sources.add_column("events", justify="right")
+    for row in stats["per_source"]:
+        sources.add_row(escape(row["source"]), str(row["events"]))
+    out.print(sources)
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """newswatch sources."""
+    from pipeline.store.stats import source_report
+
+    with opened(args.db) as database:
+        sources = source_report(database)
+    if args.json:
+        print_json(sources, out)
+        return EXIT_OK
+    table = Table(title=f"{len(sources)} sources, failing first", title_justify="left")
+    for column in ("source", "kind", "last success (UTC)", "fails", "entries", "articles", "error"):
+        table.add_column(column, overflow="fold")
+    for s in sources:
+        success = s["last_success_at"]
+        table.add_row(
+            escape(s["name"]),
+            s["kind"],
+            f"{success:%Y-%m-%d %H:%M}" if success else "never",
+            str(s["consecutive_failures"]),
+            str(s["entries"]),
+            str(s["articles"]),
+            escape((s["last_error"] or "")[:80]),
+            style="red" if s["consecutive_failures"] else None,
+        )
+    out.print(table)
+    return EXIT_OK

@@ -70,3 +70,32 @@ def test_events_in_three_formats_with_filters_and_one_event(
     missing = newswatch("event", "999999", "--db", db)
     assert missing.returncode == 2 and "no tracked event 999999" in missing.stderr
     assert newswatch("events", "--db", db, "--json", "--csv").returncode == 2
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_stats_and_source_health(site: LoopbackSite, tmp_path: Path) -> None:
+    from flows.collect import collect
+    from flows.loopback import Route
+    from tests.newsroom_fixture import add_sources
+
+    db = f"sqlite:///{tmp_path / 'stats.db'}"
+    sources = serve_newsroom(site, tmp_path)
+    site.add("/down.xml", Route(b"gone", status=503, content_type="text/plain"))
+    add_sources(sources, [{"name": "down", "url": site.url("/down.xml")}])
+    collect(sources=str(sources), db=db, show_progress=False)
+
+    events = json.loads(newswatch("events", "--db", db, "--json").stdout)
+    stats = json.loads(newswatch("stats", "--db", db, "--json").stdout)
+    per_topic = stats["per_topic_per_day"]
+    assert sum(r["events"] for r in per_topic) == sum(len(e["topics"]) for e in events)
+    assert {r["topic"] for r in per_topic} <= {"model_launch", "pricing", "investment"}
+    assert max(r["events"] for r in stats["per_source"]) <= len(events)
+    assert newswatch("stats", "--db", db).returncode == 0
+
+    health = {s["name"]: s for s in json.loads(newswatch("sources", "--db", db, "--json").stdout)}
+    assert health["down"]["consecutive_failures"] == 1 and health["down"]["last_success_at"] is None
+    assert "503" in health["down"]["last_error"]
+    working = [s for name, s in health.items() if name != "down"]
+    assert all(s["consecutive_failures"] == 0 and s["articles"] > 0 for s in working)
+    table = newswatch("sources", "--db", db)
+    assert table.returncode == 0 and "never" in table.stdout
