@@ -76,7 +76,7 @@ def _send(args: argparse.Namespace, rules: tuple[object, ...], out: Console) -> 
 def _test(args: argparse.Namespace, rules: tuple[object, ...], out: Console, err: Console) -> int:
     from pipeline.alerts.deliver import send
     from pipeline.alerts.message import Message
-    from pipeline.alerts.rules import AlertRule, redact, resolve_channel
+    from pipeline.alerts.rules import AlertRule, resolve_channel, shown_channel
 
     rule = next((r for r in rules if isinstance(r, AlertRule) and r.name == args.rule), None)
     if rule is None:
@@ -90,7 +90,7 @@ def _test(args: argparse.Namespace, rules: tuple[object, ...], out: Console, err
     failed = 0
     for channel in rule.channels:
         delivery = send(resolve_channel(channel, ChannelSecrets()), sample, tries=1)
-        shown = channel if "${" in channel else redact(channel)
+        shown = shown_channel(channel)
         status = "sent" if delivery.ok else f"failed: {delivery.error}"
         out.print(f"{escape(shown)}: {escape(status)}", highlight=False)
         failed += not delivery.ok

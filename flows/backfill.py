@@ -43,7 +43,7 @@ from pipeline.classify import Classifier
 from pipeline.errors import ConfigError
 from pipeline.fetch import Fetcher
 from pipeline.history import DayRange, Discovery, discover
-from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source
+from pipeline.records import Entry, Failure, PageOutcome, PollResult, PollStatus, Source, Stage
 from pipeline.settings import FetchSettings, Settings, SourcesConfig, load_settings
 from pipeline.sources import load_sources
 from pipeline.store.database import open_database
@@ -173,8 +173,7 @@ def _pack(days: Sequence[tuple[_Day, list[Entry]]], size: int) -> list[_Batch]:
 class _Plan:
     """The day windows of a backfill and what is left of each."""
 
-    def __init__(self, settings: Settings, run_id: int, source_ids: dict[str, int]) -> None:
-        self.settings = settings
+    def __init__(self, run_id: int, source_ids: dict[str, int]) -> None:
         self.run_id = run_id
         self.source_ids = source_ids
         self.done_now: list[_Day] = []
@@ -245,7 +244,7 @@ def backfill(
             days = window.days()
             done = done_days(database, [s.name for s in chosen], window.start, window.end)
             todo = [s for s in chosen if any((s.name, d) not in done for d in days)]
-            plan = _Plan(settings, run_id, source_ids)
+            plan = _Plan(run_id, source_ids)
             logger.info(
                 "backfill %s..%s: %d sources, %d of %d source-days already done",
                 window.start,
@@ -489,8 +488,6 @@ def _read_one(
 
 
 def _archive_poll(result: ArchiveResult) -> PollResult:
-    from pipeline.records import Failure, Stage
-
     if result.error:
         failure = Failure(Stage.POLL, result.source, "", "archive", result.error)
         return PollResult(result.source, PollStatus.FAILED, failure=failure)

@@ -17,7 +17,7 @@ from pipeline.alerts.deliver import Delivery, send
 from pipeline.alerts.health import outage
 from pipeline.alerts.matching import changes, matches, snapshot
 from pipeline.alerts.message import Message, compose, compose_digest
-from pipeline.alerts.rules import AlertRule, redact, resolve_channel
+from pipeline.alerts.rules import AlertRule, resolve_channel, shown_channel
 from pipeline.errors import ConfigError
 from pipeline.store import outbox
 from pipeline.store.database import Database
@@ -91,25 +91,37 @@ def queue_alerts(
         rows = []
         for event, revision, changed in chosen:
             message = compose(rule.name, event, links[int(event["id"])], changed)
-            for index, channel in enumerate(rule.channels):
-                rows.append(
-                    {
-                        "rule": rule.name,
-                        "event_id": int(event["id"]),
-                        "revision": revision,
-                        "channel": index,
-                        "channel_shown": redact(channel) if "${" not in channel else channel,
-                        "title": message.title,
-                        "body": message.body,
-                        "snapshot": snapshot(event),
-                        "status": "pending",
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                )
+            rows += _rows(rule, int(event["id"]), revision, message, snapshot(event), now)
         added = outbox.enqueue(db, rows)
         report.queued += sum(1 for revision in added if revision == 1)
         report.follow_ups += sum(1 for revision in added if revision > 1)
+
+
+def _rows(
+    rule: AlertRule,
+    subject: int,
+    revision: int,
+    message: Message,
+    snap: dict[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Outbox rows of one alert: one per channel of the rule, never holding a secret."""
+    return [
+        {
+            "rule": rule.name,
+            "event_id": subject,
+            "revision": revision,
+            "channel": index,
+            "channel_shown": shown_channel(channel),
+            "title": message.title,
+            "body": message.body,
+            "snapshot": snap,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for index, channel in enumerate(rule.channels)
+    ]
 
 
 def _queue_outages(
@@ -127,22 +139,8 @@ def _queue_outages(
         if found is None:
             continue
         revision, message, snap = found
-        for index, channel in enumerate(rule.channels):
-            rows.append(
-                {
-                    "rule": rule.name,
-                    "event_id": int(source["id"]),  # a source-health rule's subject is a source
-                    "revision": revision,
-                    "channel": index,
-                    "channel_shown": redact(channel) if "${" not in channel else channel,
-                    "title": message.title,
-                    "body": message.body,
-                    "snapshot": snap,
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-            )
+        # A source-health rule's subject is a source: its id goes where an event's would.
+        rows += _rows(rule, int(source["id"]), revision, message, snap, now)
     report.queued += len(outbox.enqueue(db, rows))
 
 

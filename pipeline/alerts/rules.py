@@ -185,6 +185,12 @@ def resolve_channel(channel: str, env: Mapping[str, str]) -> str:
     return _REFERENCE.sub(value, channel)
 
 
+def shown_channel(channel: str) -> str:
+    """A channel as it may be stored or printed: a ``${...}`` reference as written (it holds no
+    secret), a literal URL redacted."""
+    return channel if "${" in channel else redact(channel)
+
+
 def redact(text: str) -> str:
     """``text`` with the secret parts of any URL in it hidden: user info, path and query
     (webhook tokens live there) are replaced by ``***``."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -177,17 +176,3 @@ def events_updated_since(db: Database, since: datetime) -> list[dict[str, Any]]:
             select(EventRow).where(EventRow.updated_at >= since).order_by(EventRow.id)
         )
         return [dict(row._mapping) for row in rows]
-
-
-def event_rows(db: Database, ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Events by id, as plain dicts."""
-    wanted: Sequence[int] = list(ids)
-    with db.connect() as conn:
-        return (
-            [
-                dict(row._mapping)
-                for row in conn.execute(select(EventRow).where(EventRow.id.in_(wanted)))
-            ]
-            if wanted
-            else []
-        )
