@@ -232,6 +232,30 @@ class EventRow(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class EventTermRow(Base):
+    """What an event can be filtered by: one row per topic, entity name and language.
+
+    The event keeps these in JSON columns for display; this table is their index, so that
+    "pricing events naming Baidu" is found by key lookups instead of reading every event.
+    Values are case-folded. Rewritten with the event.
+    """
+
+    __tablename__ = "event_terms"
+    __table_args__ = (Index("ix_event_terms_kind_value", "kind", "value", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # topic | entity | lang
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+#: The full-text index of articles (``pipeline.fulltext`` terms). Not a model: on SQLite it is
+#: an FTS5 virtual table (with shadow tables named after it), on PostgreSQL a table with a GIN
+#: index on its tsvector; migration 0006 creates the right one.
+SEARCH_TABLE = "article_search"
+
+
 class StoryKeyRow(Base):
     """What a story is about (entities, amounts, codes) on each day it had articles.
 

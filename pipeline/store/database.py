@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from db import migrate
+from db.head import HEAD_REVISION
 from pipeline.errors import ConfigError, DatabaseError, SchemaOutOfDateError
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,13 @@ def create(url: str) -> Engine:
         raise DatabaseError(f"cannot create the database folder for {url}: {exc}") from exc
 
 
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at (None for an empty database), read without Alembic."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Database:
     """Connect, then bring the schema to head (``upgrade``) or require it to be there."""
     engine = create(url)
@@ -128,13 +135,13 @@ def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Dat
         return db
     try:
         with engine.connect() as connection:
-            current = migrate.current_revision(connection)
+            current = current_revision(connection)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         raise DatabaseError(
             f"cannot reach the database at {display_url(url)}: {str(exc.orig or exc).strip()}"
         ) from exc
-    head = migrate.head_revision()
+    head = HEAD_REVISION
     if current != head:
         if not upgrade:
             engine.dispose()
@@ -143,8 +150,12 @@ def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Dat
                 f"this version needs {head}: run `newswatch db upgrade`"
             )
         log.info("upgrading database url=%s from=%s to=%s", display_url(url), current, head)
+        from db import migrate
+        from pipeline.store.derived import fill_derived
+
         try:
             migrate.upgrade(engine)
+            fill_derived(db, current)
         except (OperationalError, DBAPIError) as exc:
             engine.dispose()
             raise DatabaseError(
@@ -156,7 +167,7 @@ def open_database(url: str, *, upgrade: bool = False, check: bool = True) -> Dat
 def schema_status(db: Database) -> tuple[str | None, str]:
     """(current revision, head revision)."""
     with db.connect() as connection:
-        return migrate.current_revision(connection), migrate.head_revision()
+        return current_revision(connection), HEAD_REVISION
 
 
 def insert(db: Database, table: Any) -> Any:

@@ -15,6 +15,7 @@ from db.models import ArticleRow, EntryRow, FailureRow, SourceRow
 from pipeline.errors import is_transient
 from pipeline.records import Entry, Failure, PageOutcome, Stage
 from pipeline.store.database import Database, insert
+from pipeline.store.search import index_articles
 from pipeline.store.values import bounded, clean
 
 _CHUNK = 500
@@ -173,6 +174,13 @@ def save_outcomes(
                         )
                     ).all()
                 )
+            index_articles(
+                conn,
+                [
+                    (ids[url], str(rows[url]["title"] or ""), str(rows[url]["text"] or ""))
+                    for url in created
+                ],
+            )
             for outcome in articles:
                 a = outcome.article
                 assert a is not None

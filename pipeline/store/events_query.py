@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, func, select
 
-from db.models import ArticleRow, EventRow, SourceRow
+from db.models import ArticleRow, EventRow, EventTermRow, SourceRow
 from pipeline.store.database import Database
 
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
-    """What ``newswatch events`` asks for; every field is optional."""
+    """What ``newswatch events`` and ``GET /api/events`` ask for; every field is optional."""
 
     topic: str | None = None
     entity: str | None = None
@@ -23,36 +23,49 @@ class EventFilter:
     lang: str | None = None
     min_sources: int = 1
     limit: int = 100
+    offset: int = 0
 
-    def admits(self, event: dict[str, Any]) -> bool:
-        """The conditions kept in JSON columns (topics, entities, languages)."""
-        if self.topic and self.topic not in {t["name"] for t in event["topics"] or ()}:
-            return False
-        if self.entity:
-            wanted = self.entity.casefold()
-            names = {str(e["name"]).casefold() for e in event["entities"] or ()}
-            if wanted not in names:
-                return False
-        return not self.lang or self.lang in (event["langs"] or ())
+
+def _has_term(kind: str, value: str) -> ColumnElement[bool]:
+    return exists().where(
+        EventTermRow.event_id == EventRow.id,
+        EventTermRow.kind == kind,
+        EventTermRow.value == value.casefold(),
+    )
+
+
+def _matching(wanted: EventFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if wanted.min_sources > 1:
+        conditions.append(EventRow.sources >= wanted.min_sources)
+    if wanted.since is not None:
+        conditions.append(EventRow.last_seen >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(EventRow.first_seen <= wanted.until)
+    for kind, value in (("topic", wanted.topic), ("entity", wanted.entity), ("lang", wanted.lang)):
+        if value:
+            conditions.append(_has_term(kind, value))
+    return conditions
 
 
 def list_events(db: Database, wanted: EventFilter) -> list[dict[str, Any]]:
-    """Events matching ``wanted``, latest activity first."""
-    query = select(EventRow).where(EventRow.sources >= wanted.min_sources)
-    if wanted.since is not None:
-        query = query.where(EventRow.last_seen >= wanted.since)
-    if wanted.until is not None:
-        query = query.where(EventRow.first_seen <= wanted.until)
-    query = query.order_by(EventRow.last_seen.desc(), EventRow.id.desc())
-    found: list[dict[str, Any]] = []
+    """Events matching ``wanted``, latest activity first (one page: limit and offset)."""
+    query = (
+        select(EventRow)
+        .where(*_matching(wanted))
+        .order_by(EventRow.last_seen.desc(), EventRow.id.desc())
+        .limit(wanted.limit)
+        .offset(wanted.offset)
+    )
     with db.connect() as conn:
-        for row in conn.execute(query.execution_options(yield_per=500)):
-            event = dict(row._mapping)
-            if wanted.admits(event):
-                found.append(event)
-                if len(found) >= wanted.limit:
-                    break
-    return found
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def count_events(db: Database, wanted: EventFilter) -> int:
+    """How many events match ``wanted`` in all pages."""
+    query = select(func.count()).select_from(EventRow).where(*_matching(wanted))
+    with db.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from db.models import ArticleRow, EventRow, StoryRow
 from pipeline.classify import Classification
 from pipeline.events import Event, Member
 from pipeline.store.database import Database, insert
+from pipeline.store.event_terms import term_rows, write_terms
 
 _WHEN = func.coalesce(ArticleRow.published_at, ArticleRow.fetched_at)
 
@@ -94,6 +95,7 @@ def save_event(
         if known is None:
             return "same"
         conn.execute(delete(EventRow).where(EventRow.id == story_id))
+        write_terms(conn, {story_id: []})
         return "gone"
     values: dict[str, Any] = {
         "title": event.title[:1000],
@@ -111,8 +113,10 @@ def save_event(
         "digest": event.digest,
         "updated_at": now,
     }
+    terms = {story_id: term_rows(story_id, event.topics, event.entities, event.langs)}
     if known is None:
         conn.execute(insert(db, EventRow.__table__).values(id=story_id, revision=1, **values))
+        write_terms(conn, terms)
         return "new"
     changed = known.digest != event.digest
     if not changed:
@@ -122,6 +126,7 @@ def save_event(
         .where(EventRow.id == story_id)
         .values(revision=known.revision + (1 if changed else 0), **values)
     )
+    write_terms(conn, terms)
     return "changed" if changed else "same"
 
 
