@@ -40,6 +40,15 @@ def _since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _until(value: str) -> datetime:
+    """Like ``_since``, but a bare date means the end of that day: "until 2025-03-31"
+    includes March 31."""
+    parsed = _since(value)
+    if len(value.strip()) == 10:  # YYYY-MM-DD
+        return parsed.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render --help)."""
     parser = argparse.ArgumentParser(
@@ -258,12 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--topic", choices=("model_launch", "pricing", "investment"))
     events.add_argument("--entity", metavar="NAME", help="a company or model, e.g. Baidu")
     events.add_argument("--since", type=_since, metavar="DATE", help="active at or after DATE")
-    events.add_argument("--until", type=_since, metavar="DATE", help="begun at or before DATE")
+    events.add_argument(
+        "--until", type=_until, metavar="DATE", help="begun at or before DATE (inclusive)"
+    )
     events.add_argument("--lang", metavar="L", help="with an article in this language (ko, en, zh)")
     events.add_argument(
         "--min-sources", type=int, default=1, metavar="N", help="at least N sources"
     )
     events.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    events.add_argument("--offset", type=int, default=0, help="skip this many first (paging)")
     shape = events.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="print as JSON")
     shape.add_argument("--csv", action="store_true", help="print as CSV")
@@ -284,6 +296,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sources.add_argument("--json", action="store_true", help="print as JSON")
     db_option(sources)
+
+    search = commands.add_parser(
+        "search",
+        help="full-text search over stored articles (Korean and Chinese too)",
+        description="Articles holding every word of TEXT, best match first. Korean and "
+        "Chinese are matched by character bigrams, so 降价 finds 全面降价 and 딥시크 finds "
+        "딥시크가.",
+    )
+    search.add_argument("text", metavar="TEXT", help="words to find, e.g. 'price cut' or 降价")
+    search.add_argument("--lang", metavar="L", help="only articles in this language")
+    search.add_argument("--since", type=_since, metavar="DATE", help="published at or after DATE")
+    search.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    search.add_argument("--json", action="store_true", help="print as JSON")
+    db_option(search)
+    web = commands.add_parser(
+        "web",
+        help="serve the read-only HTTP API and dashboard (loopback by default)",
+        description="The dashboard at / and the JSON API under /api (schema at "
+        "/api/openapi.json), read-only, over the configured database.",
+    )
+    web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    web.add_argument("--access-log", action="store_true", help="log every request")
+    db_option(web)
 
     alerts = commands.add_parser(
         "alerts",
@@ -500,6 +536,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "event": lambda a, o, e: _module("flows.events_cli").cmd_event(a, o, e),
     "stats": lambda a, o, e: _module("flows.events_cli").cmd_stats(a, o, e),
     "sources": lambda a, o, e: _module("flows.events_cli").cmd_sources(a, o, e),
+    "search": lambda a, o, e: _module("flows.search_cli").cmd_search(a, o, e),
+    "web": lambda a, o, e: _module("flows.web_cli").cmd_web(a, o, e),
 }
 
 

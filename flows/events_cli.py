@@ -89,6 +89,7 @@ def cmd_events(args: argparse.Namespace, out: Console, err: Console) -> int:
         lang=args.lang,
         min_sources=args.min_sources,
         limit=args.limit,
+        offset=args.offset,
     )
     with opened(args.db) as database:
         events = list_events(database, wanted)

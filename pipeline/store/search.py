@@ -89,7 +89,9 @@ class SearchPage:
     has_more: bool
 
 
-_SIMPLE: ColumnClause[str] = literal_column("'simple'")  # literal: the GIN index is on this very expression
+_SIMPLE: ColumnClause[str] = literal_column(
+    "'simple'"
+)  # literal: the GIN index is on this very expression
 
 
 def search_articles(

@@ -1,0 +1,1 @@
+"""``newswatch web``: the read-only HTTP API (``/api``) and the dashboard (``/``)."""
