@@ -126,7 +126,15 @@ def test_running_query_commands_does_not_import_prefect(tmp_path: Path) -> None:
         f"    codes = [main([c, '--db', {db!r}]) for c in ('runs', 'info', 'export', 'stories')]\n"
         f"    codes.append(main(['alerts', 'list', '--db', {db!r}]))\n"
         f"    codes += [main([c, '--db', {db!r}]) for c in ('events', 'stats', 'sources')]\n"
-        "assert codes == [0] * 8, codes\n"
+        f"    codes.append(main(['search', 'price war', '--db', {db!r}]))\n"
+        "assert codes == [0] * 9, codes\n"
+        # the web app, answering its API and dashboard (what `newswatch web` serves)
+        "from fastapi.testclient import TestClient\n"
+        "from pipeline.store.database import open_database\n"
+        "from pipeline.web.app import create_app\n"
+        f"client = TestClient(create_app(open_database({db!r})))\n"
+        "for path in ('/', '/api/events', '/api/stats', '/api/articles?q=x', '/api/openapi.json'):\n"
+        "    assert client.get(path).status_code == 200, path\n"
         "sys.exit(1 if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) "
         "else 0)"
     )
