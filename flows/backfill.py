@@ -42,9 +42,10 @@ from pipeline.archives import ArchiveResult, backfill_archive, open_archive
 from pipeline.classify import Classifier
 from pipeline.errors import ConfigError
 from pipeline.fetch import Fetcher
+from pipeline.fetch_settings import FetchSettings, SourcesConfig
 from pipeline.history import DayRange, Discovery, discover
 from pipeline.records import Entry, Failure, PageOutcome, PollResult, PollStatus, Source, Stage
-from pipeline.settings import FetchSettings, Settings, SourcesConfig, load_settings
+from pipeline.settings import Settings, load_settings
 from pipeline.sources import load_sources
 from pipeline.store.database import open_database
 from pipeline.store.entries import SavedCounts, register_entries

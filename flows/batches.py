@@ -17,8 +17,8 @@ from prefect.task_runners import TaskRunner
 
 from flows.runners import submit_pages
 from flows.tasks import fetch_pages, store_pages
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Entry, PageOutcome, Source
-from pipeline.settings import FetchSettings
 from pipeline.store.entries import SavedCounts
 
 OnStored = Callable[[int, list[PageOutcome], SavedCounts], None]

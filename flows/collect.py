@@ -37,9 +37,10 @@ from flows.tasks import classify_articles, cluster_articles, poll_host
 from pipeline.alerts.dispatch import DispatchReport, ready_rules
 from pipeline.alerts.rules import load_rules
 from pipeline.classify import Classifier
+from pipeline.fetch_settings import FetchSettings
 from pipeline.poll import group_by_host
 from pipeline.records import Entry, PageOutcome, PollResult, PollStatus, Source, Validators
-from pipeline.settings import FetchSettings, load_settings
+from pipeline.settings import load_settings
 from pipeline.sources import load_sources
 from pipeline.store.database import Database, open_database
 from pipeline.store.entries import (

@@ -22,10 +22,10 @@ from flows import progress
 from pipeline.classify import Classifier
 from pipeline.cluster import cluster_pending
 from pipeline.entities import load_entities
+from pipeline.fetch_settings import FetchSettings
 from pipeline.pages import fetch_and_extract
 from pipeline.poll import poll_sources
 from pipeline.records import Entry, PageOutcome, PollResult, Source, Validators
-from pipeline.settings import FetchSettings
 from pipeline.store.database import open_database
 from pipeline.store.entries import SavedCounts, save_outcomes
 from pipeline.tracking import classify_pending

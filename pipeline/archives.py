@@ -27,10 +27,10 @@ from typing import BinaryIO
 
 from pipeline.feeds import source_zone
 from pipeline.fetch import Fetcher
+from pipeline.fetch_settings import FetchSettings
 from pipeline.history import DayRange, day_of
 from pipeline.pages import Extractors, extract_entry, worker_count
 from pipeline.records import PageOutcome, Source
-from pipeline.settings import FetchSettings
 from pipeline.store.database import Database
 from pipeline.store.entries import register_entries, save_outcomes
 from pipeline.store.windows import known_urls

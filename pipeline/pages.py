@@ -54,8 +54,8 @@ from pipeline.errors import (
 from pipeline.extract import extract_page
 from pipeline.feeds import source_zone
 from pipeline.fetch import Fetcher
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Entry, Failure, Page, PageOutcome, Source, Stage
-from pipeline.settings import FetchSettings
 from pipeline.urls import host_port
 
 log = logging.getLogger(__name__)

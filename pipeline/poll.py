@@ -11,8 +11,8 @@ from datetime import datetime
 from pipeline.errors import FeedError, FetchError
 from pipeline.feeds import parse_feed
 from pipeline.fetch import Fetcher
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Failure, PollResult, PollStatus, Source, Stage, Validators
-from pipeline.settings import FetchSettings
 from pipeline.urls import host_port
 
 log = logging.getLogger(__name__)

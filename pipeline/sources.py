@@ -1,4 +1,4 @@
-"""Load a sources file (YAML) into :class:`~pipeline.settings.SourcesConfig`.
+"""Load a sources file (YAML) into :class:`~pipeline.fetch_settings.SourcesConfig`.
 
 Every error names the file and the line: unknown keys, wrong types, duplicate keys and
 duplicate source names included. The file format is documented in ``seeds/README.md``.
@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from pipeline.dates import known_zone
 from pipeline.errors import ConfigError
+from pipeline.fetch_settings import FetchSettings, SourcesConfig
 from pipeline.records import Source
 from pipeline.seedfile import Location, parse_yaml, read_text, require_unique, validate
-from pipeline.settings import FetchSettings, SourcesConfig
 from pipeline.urls import is_http_url
 
 

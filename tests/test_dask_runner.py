@@ -28,8 +28,9 @@ from flows.runners import PagesFuture, page_runner, submit_pages
 from flows.tasks import fetch_pages
 from pipeline import pages
 from pipeline.errors import ConfigError, is_transient
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Entry, PageOutcome
-from pipeline.settings import FetchSettings, Settings, load_settings
+from pipeline.settings import Settings, load_settings
 from pipeline.sources import load_sources
 from pipeline.store.database import open_database
 from tests.newsroom_fixture import build_newsroom, serve_newsroom

@@ -20,9 +20,9 @@ from flows.loopback import LoopbackSite, Route
 from pipeline.errors import FeedError
 from pipeline.feeds import ParsedFeed, parse_feed, plain_text, primary_language, source_zone
 from pipeline.fetch import Fetcher
+from pipeline.fetch_settings import FetchSettings
 from pipeline.poll import poll_source, poll_sources
 from pipeline.records import Page, PollStatus, Source, Stage, Validators
-from pipeline.settings import FetchSettings
 
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 NOW = datetime(2025, 3, 27, 12, 0, tzinfo=UTC)

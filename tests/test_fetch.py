@@ -29,8 +29,8 @@ from flows.loopback import LoopbackSite, Route
 from pipeline.addresses import AddressPolicy
 from pipeline.errors import FetchError, is_transient
 from pipeline.fetch import FEED_ACCEPT, Fetcher, retry_after_seconds
+from pipeline.fetch_settings import DEFAULT_USER_AGENT, FetchSettings
 from pipeline.records import Validators
-from pipeline.settings import DEFAULT_USER_AGENT, FetchSettings
 
 MiB = 1 << 20
 Answer = Callable[[BaseHTTPRequestHandler], Route]

@@ -15,8 +15,8 @@ from flows.loopback import LoopbackSite, Route
 from flows.newsroom import article_path, render_site
 from pipeline import pages
 from pipeline.errors import is_transient
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Entry, Page, PageOutcome
-from pipeline.settings import FetchSettings
 from tests.newsroom_fixture import build_newsroom
 
 NOW = datetime(2025, 4, 1, tzinfo=UTC)

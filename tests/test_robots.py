@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from pipeline.fetch_settings import DEFAULT_USER_AGENT
 from pipeline.robots import MAX_ROBOTS_BYTES, RobotsRules, Rule, rules_for_status
-from pipeline.settings import DEFAULT_USER_AGENT
 
 UA = DEFAULT_USER_AGENT  # "newswatch/0.1 (+https://...)": product token "newswatch"
 SITE = "https://news.example"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
+from pipeline.fetch_settings import DEFAULT_USER_AGENT
 from pipeline.records import Source
-from pipeline.settings import DEFAULT_USER_AGENT, SEEDS_DIR
+from pipeline.settings import SEEDS_DIR
 from pipeline.sources import load_sources, parse_sources
 from pipeline.urls import is_http_url
 

@@ -32,9 +32,9 @@ from pipeline.errors import (
 )
 from pipeline.fetch.body import ACCEPT_ENCODING, BoundedDecoder, content_encoding
 from pipeline.fetch.transport import GuardedTransport
+from pipeline.fetch_settings import FetchSettings
 from pipeline.records import Page, Validators
 from pipeline.robots import MAX_ROBOTS_BYTES, RobotsRules, rules_for_status
-from pipeline.settings import FetchSettings
 from pipeline.urls import host_port, is_http_url
 
 log = logging.getLogger(__name__)
