@@ -16,6 +16,7 @@ from rich.table import Table
 
 from flows.cli import EXIT_OK, EXIT_USAGE, opened
 from flows.present import jsonable, print_json
+from pipeline.headline import largest_investment_usd, lowest_price_usd, short_usd
 
 CSV_FIELDS = (
     "id",
@@ -23,6 +24,8 @@ CSV_FIELDS = (
     "topics",
     "entities",
     "amounts_usd",
+    "largest_investment_usd",
+    "lowest_price_usd",
     "first_seen",
     "last_seen",
     "articles",
@@ -48,6 +51,8 @@ def csv_row(event: dict[str, Any]) -> dict[str, Any]:
         "topics": json.dumps(_topics(event)),
         "entities": json.dumps([e["name"] for e in event["entities"] or ()], ensure_ascii=False),
         "amounts_usd": json.dumps(_usd(event)),
+        "largest_investment_usd": largest_investment_usd(event["amounts"]) or "",
+        "lowest_price_usd": lowest_price_usd(event["amounts"]) or "",
         "first_seen": event["first_seen"].isoformat(),
         "last_seen": event["last_seen"].isoformat(),
         "articles": event["articles"],
@@ -57,21 +62,39 @@ def csv_row(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _names(event: dict[str, Any], kinds: tuple[str, ...], most: int) -> str:
+    names = [e["name"] for e in event["entities"] or () if e.get("kind") in kinds]
+    more = f" +{len(names) - most}" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def _money(event: dict[str, Any]) -> str:
+    parts = []
+    invested = largest_investment_usd(event["amounts"])
+    if invested:
+        parts.append(f"invest {short_usd(invested)}")
+    price = lowest_price_usd(event["amounts"])
+    if price:
+        parts.append(f"price {short_usd(price)}")
+    return "\n".join(parts)
+
+
 def print_events(events: list[dict[str, Any]], out: Console) -> None:
-    """The events as a table, latest first."""
+    """The events as a table, latest first: companies and models apart, the largest
+    investment and the lowest price in US dollars."""
     table = Table(title=f"{len(events)} tracked events, latest first", title_justify="left")
-    for column in ("event", "last seen", "topics", "srcs", "langs", "entities", "title"):
+    columns = ("event", "last seen", "topics", "companies", "models", "money", "srcs", "title")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for event in events:
-        usd = _usd(event)
-        money = f" · ${max(usd):,.0f}" if usd else ""
         table.add_row(
             str(event["id"]),
             f"{event['last_seen']:%Y-%m-%d}",
-            ", ".join(_topics(event)) + money,
-            str(event["sources"]),
-            ",".join(event["langs"] or []),
-            escape(", ".join(e["name"] for e in (event["entities"] or ())[:4])),
+            ", ".join(_topics(event)),
+            escape(_names(event, ("company", "org"), 4)),
+            escape(_names(event, ("model", "product"), 3)),
+            _money(event),
+            f"{event['sources']} {','.join(event['langs'] or [])}",
             escape(str(event["title"])[:90]),
         )
     out.print(table)

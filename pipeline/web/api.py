@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
+from pipeline.headline import largest_investment_usd, lowest_price_usd
 from pipeline.store.database import Database
 from pipeline.store.events_query import EventFilter, count_events, event_detail, list_events
 from pipeline.store.search import search_articles
@@ -75,6 +76,13 @@ def event_filter(
     )
 
 
+def with_headline(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its largest investment and lowest price in US dollars."""
+    event["largest_investment_usd"] = largest_investment_usd(event["amounts"])
+    event["lowest_price_usd"] = lowest_price_usd(event["amounts"])
+    return event
+
+
 Since = Annotated[
     date | None, Query(description="events active on or after this day (YYYY-MM-DD, UTC)")
 ]
@@ -104,7 +112,7 @@ def get_events(
     """Tracked events, latest activity first: the same filters as `newswatch events`."""
     wanted = event_filter(topic, entity, since, until, lang, min_sources, limit, offset)
     db = database(request)
-    items = list_events(db, wanted)
+    items = [with_headline(event) for event in list_events(db, wanted)]
     total = count_events(db, wanted)
     more = offset + len(items) < total
     return {
@@ -127,7 +135,7 @@ def get_event(request: Request, event_id: Annotated[int, Path(ge=1, le=ID_MAX)])
     event = event_detail(database(request), event_id)
     if event is None:
         raise HTTPException(status_code=404, detail=f"no tracked event {event_id}")
-    return event
+    return with_headline(event)
 
 
 @router.get("/articles", response_model=ArticlePage, summary="Full-text search over articles")

@@ -62,6 +62,8 @@ class EventSummary(BaseModel):
     langs: list[str]
     revision: int
     updated_at: datetime
+    largest_investment_usd: float | None = None
+    lowest_price_usd: float | None = None
 
 
 class EventPage(BaseModel):
