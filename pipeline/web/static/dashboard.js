@@ -259,15 +259,16 @@
     }
 
     const amounts = el("td", "c-amounts", null, tr);
-    const largest = largestByKind(event.amounts || []);
-    for (const item of largest.slice(0, MAX_AMOUNTS)) {
+    const headline = headlineByKind(event.amounts || []);
+    for (const item of headline.slice(0, MAX_AMOUNTS)) {
       const line = el("span", "amount", null, amounts);
       el("span", "usd", item.money.text, line);
-      el("span", "what", item.kind + (item.amount.unit ? " " + item.amount.unit : ""), line);
+      const what = item.kind === "price" ? "lowest price" : item.kind;
+      el("span", "what", what + (item.amount.unit ? " " + item.amount.unit : ""), line);
       line.title = [item.amount.raw, item.amount.modality].filter(Boolean).join(" · ");
     }
-    if (largest.length > MAX_AMOUNTS) {
-      const more = el("a", "small", "+" + (largest.length - MAX_AMOUNTS) + " more kinds", amounts);
+    if (headline.length > MAX_AMOUNTS) {
+      const more = el("a", "small", "+" + (headline.length - MAX_AMOUNTS) + " more kinds", amounts);
       more.href = link.href;
     }
 
@@ -277,15 +278,17 @@
     return tr;
   }
 
-  /** The largest dollar amount of each kind, in KIND_ORDER. */
-  function largestByKind(amounts) {
+  /** The headline dollar amount of each kind, in KIND_ORDER: the lowest price (who cut
+   * prices, and how far), the largest of every other kind (how big the pledges were). */
+  function headlineByKind(amounts) {
     const best = new Map();
     for (const amount of amounts) {
       const money = dollars(amount);
       if (!money) continue;
       const kind = String(amount.kind || "other");
       const seen = best.get(kind);
-      if (!seen || money.sort > seen.money.sort) best.set(kind, { kind: kind, amount: amount, money: money });
+      const better = !seen || (kind === "price" ? money.sort < seen.money.sort : money.sort > seen.money.sort);
+      if (better) best.set(kind, { kind: kind, amount: amount, money: money });
     }
     const order = (kind) => {
       const at = KIND_ORDER.indexOf(kind);
