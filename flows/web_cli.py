@@ -34,6 +34,7 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(128)  # connections made once the address is printed wait for the server
     except OSError as exc:
         sock.close()
         reason = exc.strerror or str(exc)

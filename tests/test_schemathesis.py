@@ -35,10 +35,6 @@ def api(
         yield running
 
 
-class KnownBugs(Exception):
-    """Schemathesis failed only on the bugs named in the xfail reason below."""
-
-
 def _failures(report: Path) -> list[dict[str, Any]]:
     """Every failed check in an NDJSON report: check name, code, request, response status."""
     found = []
@@ -69,35 +65,6 @@ def _failures(report: Path) -> list[dict[str, Any]]:
     return found
 
 
-def _numeric(value: Any) -> bool:
-    values = value if isinstance(value, list) else [value]
-    return bool(values) and all(re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", str(v)) for v in values)
-
-
-def _known(failure: dict[str, Any]) -> bool:
-    """A failure caused by one of the two bugs of the xfail reason, nothing else."""
-    query = failure["query"]
-    if failure["check"] == "negative_data_rejection" and failure["status"] == 200:
-        # A number passed as a date (since=0, until=[0.0]) is read as a Unix timestamp.
-        dates = {k: v for k, v in query.items() if k in ("since", "until")}
-        return bool(dates) and any(_numeric(v) for v in dates.values())
-    if failure["check"] in ("response_schema_conformance", "positive_data_acceptance"):
-        # The handler's NUL refusal: a 422 whose body is not FastAPI's validation error, for
-        # a value the schema allows.
-        return failure["status"] == 422 and any("\x00" in str(v) for v in query.values())
-    return False
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=KnownBugs,
-    reason="BUGS (temporary xfail; any other failure fails this test): (1) since/until accept "
-    "a number as a Unix timestamp though the schema says format: date (ST201: "
-    "GET /api/events?until=0 -> 200, GET /api/stats?since=0 -> 200); (2) a NUL character in "
-    "entity or lang is refused by the handler, not by the schema: the schema allows it "
-    "(ST202) and the 422 body {'detail': str} is not the documented HTTPValidationError "
-    "(ST108)",
-)
 def test_schemathesis_all_checks(api: ServedApi, tmp_path: Path) -> None:
     report = tmp_path / "events.ndjson"
     run_report = tmp_path / "run.json"
@@ -155,14 +122,9 @@ def test_schemathesis_all_checks(api: ServedApi, tmp_path: Path) -> None:
     assert run["complete"] and run["errors"] == [], output
     assert run["operations"]["errored"] == 0 and run["test_cases"]["errored"] == 0, output
     failures = _failures(report)
-    unexpected = [f for f in failures if not _known(f)]
-    assert not unexpected, (
-        f"schemathesis found failures other than the known bugs:\n{output}\n"
-        + json.dumps(unexpected, indent=1, ensure_ascii=False)
+    assert not failures and not run["failures"], (
+        f"schemathesis found failures:\n{output}\n"
+        + json.dumps(failures, indent=1, ensure_ascii=False)
         + f"\nserver output:\n{api.process.output()}"
     )
-    # The run report's failure kinds are all among the checks read above (nothing missed).
-    assert {f["code"] for f in run["failures"]} <= {f["code"] for f in failures}, output
-    if failures:
-        raise KnownBugs(summary)
     assert result.returncode == 0, output

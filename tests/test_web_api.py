@@ -261,11 +261,6 @@ def test_bad_parameters_are_422(api: ServedApi, path: str, params: dict[str, Par
     assert response.json()["detail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (temporary xfail): since/until are declared format: date but a number is "
-    "accepted as a Unix timestamp (pydantic's lax date parsing): until=0 means 1970-01-01",
-)
 @pytest.mark.parametrize("path", ["/api/events", "/api/stats"])
 def test_numbers_are_not_dates(api: ServedApi, path: str) -> None:
     assert api.get(path, since="0").status_code == 422

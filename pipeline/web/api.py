@@ -6,10 +6,12 @@ two queries whatever the page size (no query per event).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BeforeValidator
 
 from pipeline.headline import largest_investment_usd, lowest_price_usd
 from pipeline.store.database import Database
@@ -34,13 +36,24 @@ def database(request: Request) -> Database:
     return db
 
 
-def _text(name: str, value: str | None) -> str | None:
-    """A text parameter, stripped; NUL characters (which PostgreSQL refuses) are an error."""
-    if value is None:
-        return None
-    if "\x00" in value:
-        raise HTTPException(status_code=422, detail=f"{name} must not contain NUL characters")
-    return value.strip() or None
+#: Text parameters refuse NUL characters (PostgreSQL cannot compare them), in the schema.
+NO_NUL = r"^[^\x00]*$"
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _text(value: str | None) -> str | None:
+    """A text parameter, stripped; empty means not given."""
+    return None if value is None else value.strip() or None
+
+
+def _iso_day(value: object) -> object:
+    """Days are written YYYY-MM-DD: pydantic would otherwise read "0" as a Unix time."""
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def start_of(day: date | None) -> datetime | None:
@@ -66,10 +79,10 @@ def event_filter(
     """The filter of ``GET /api/events`` and of the dashboard's table."""
     return EventFilter(
         topic=topic,
-        entity=_text("entity", entity),
+        entity=_text(entity),
         since=start_of(since),
         until=end_of(until),
-        lang=_text("lang", lang),
+        lang=_text(lang),
         min_sources=min_sources,
         limit=limit,
         offset=offset,
@@ -84,10 +97,10 @@ def with_headline(event: dict[str, Any]) -> dict[str, Any]:
 
 
 Since = Annotated[
-    date | None, Query(description="events active on or after this day (YYYY-MM-DD, UTC)")
+    Day | None, Query(description="events active on or after this day (YYYY-MM-DD, UTC)")
 ]
 Until = Annotated[
-    date | None, Query(description="events begun on or before this day (inclusive, UTC)")
+    Day | None, Query(description="events begun on or before this day (inclusive, UTC)")
 ]
 
 
@@ -97,13 +110,19 @@ def get_events(
     topic: Annotated[TopicName | None, Query(description="one of the tracked topics")] = None,
     entity: Annotated[
         str | None,
-        Query(max_length=TEXT_MAX, description="a company or model name, e.g. Baidu"),
+        Query(
+            max_length=TEXT_MAX, pattern=NO_NUL, description="a company or model name, e.g. Baidu"
+        ),
     ] = None,
     since: Since = None,
     until: Until = None,
     lang: Annotated[
         str | None,
-        Query(max_length=16, description="with an article in this language (ko, en, zh)"),
+        Query(
+            max_length=16,
+            pattern=NO_NUL,
+            description="with an article in this language (ko, en, zh)",
+        ),
     ] = None,
     min_sources: Annotated[int, Query(ge=1, le=10_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
@@ -149,7 +168,7 @@ def get_articles(
             description="words that must all appear (Korean and Chinese too, e.g. 降价, 딥시크)",
         ),
     ],
-    lang: Annotated[str | None, Query(max_length=16)] = None,
+    lang: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
     since: Since = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 20,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
@@ -158,7 +177,7 @@ def get_articles(
     page = search_articles(
         database(request),
         q,
-        lang=_text("lang", lang),
+        lang=_text(lang),
         since=start_of(since),
         limit=limit,
         offset=offset,
