@@ -3,6 +3,7 @@ lowest price, in US dollars, written short ("$53B", "$0.55")."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,12 +32,27 @@ def lowest_price_usd(amounts: Iterable[Mapping[str, Any]] | None) -> float | Non
     return min(values) if values else None
 
 
-def short_usd(value: float) -> str:
-    """``$53B``, ``$10.6B``, ``$250M``, ``$1,200``, ``$0.55``."""
-    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
-        if value >= size:
-            shown = f"{value / size:.1f}".removesuffix(".0")
-            return f"${shown}{suffix}"
-    if value >= 100:
-        return f"${value:,.0f}"
-    return f"${value:.2f}".removesuffix(".00")
+def _significant(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def short_usd(value: float | None) -> str:
+    """Dollars for people: ``$52.4B``, ``$5.6M``, ``$1.2K``, ``$1.10``, ``$0.069`` (token
+    prices keep two significant digits). The dashboard's script follows the same rules."""
+    if value is None or not math.isfinite(value):
+        return ""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if value >= 1000:
+        rounded = float(_significant(value))
+        for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+            if rounded >= scale:
+                shown = rounded / scale
+                text = _significant(shown) if shown < 1000 else f"{shown:,.0f}"
+                return f"{sign}${text}{unit}"
+    if value >= 1:
+        return f"{sign}${f'{value:.2f}'.removesuffix('.00')}"
+    if value == 0:
+        return "$0"
+    decimals = 1 - math.floor(math.log10(value))
+    return f"{sign}${value:.{decimals}f}"

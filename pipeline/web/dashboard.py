@@ -9,7 +9,6 @@ and an article URL becomes a link only when it is http or https (feeds carry ``j
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -21,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline.headline import short_usd as usd
 from pipeline.store.events_query import EventFilter, event_detail, list_events
 from pipeline.web.api import ID_MAX, database
 
@@ -55,33 +55,6 @@ def link_target(url: object) -> str | None:
     except ValueError:
         return None
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
-def _significant(value: float) -> str:
-    return f"{value:.3g}"
-
-
-def usd(value: float | None) -> str:
-    """A dollar amount for people: $52.4B, $5.6M, $1.10, $0.055 (the same rules as the JS)."""
-    if value is None or not math.isfinite(value):
-        return ""
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value >= 1000:
-        rounded = float(_significant(value))
-        for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-            if rounded >= scale:
-                shown = rounded / scale
-                text = _significant(shown) if shown < 1000 else f"{shown:,.0f}"
-                return f"{sign}${text}{unit}"
-    if value >= 1:
-        text = f"{value:.2f}"
-        return f"{sign}${text.removesuffix('.00')}"
-    if value == 0:
-        return "$0"
-    # Two significant digits below a dollar: $0.55, $0.069, $0.00011 (token prices).
-    decimals = 1 - math.floor(math.log10(value))
-    return f"{sign}${value:.{decimals}f}"
 
 
 def amount_usd(amount: Mapping[str, Any]) -> str:
