@@ -145,6 +145,7 @@ class ArticleRow(Base):
     __table_args__ = (
         Index("ix_articles_published_at", "published_at"),
         Index("ix_articles_fetched_at", "fetched_at"),
+        Index("ix_articles_story_source", "story_id", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

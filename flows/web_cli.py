@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import signal
 import socket
@@ -71,6 +72,9 @@ def cmd_web(args: argparse.Namespace, out: Console, err: Console) -> int:
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again with
         # the handlers it found: make both a quiet, successful stop.
         previous = signal.signal(signal.SIGTERM, _stop)
+        # Everything loaded so far lives as long as the server: keep it out of the cyclic
+        # collector, whose full passes over it cost 50-70 ms of a request's time.
+        gc.freeze()
         try:
             with sock:
                 uvicorn.Server(config).run(sockets=[sock])

@@ -34,7 +34,18 @@ def _has_term(kind: str, value: str) -> ColumnElement[bool]:
     )
 
 
-def _matching(wanted: EventFilter) -> list[ColumnElement[bool]]:
+def _in_terms(kind: str, value: str) -> ColumnElement[bool]:
+    return EventRow.id.in_(
+        select(EventTermRow.event_id).where(
+            EventTermRow.kind == kind, EventTermRow.value == value.casefold()
+        )
+    )
+
+
+def _matching(wanted: EventFilter, *, by_index: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``wanted``. ``by_index`` reads the term index first (best for
+    counting); otherwise events are walked latest first and each is checked, which stops
+    early for a page of frequent terms."""
     conditions: list[ColumnElement[bool]] = []
     if wanted.min_sources > 1:
         conditions.append(EventRow.sources >= wanted.min_sources)
@@ -44,7 +55,7 @@ def _matching(wanted: EventFilter) -> list[ColumnElement[bool]]:
         conditions.append(EventRow.first_seen <= wanted.until)
     for kind, value in (("topic", wanted.topic), ("entity", wanted.entity), ("lang", wanted.lang)):
         if value:
-            conditions.append(_has_term(kind, value))
+            conditions.append(_in_terms(kind, value) if by_index else _has_term(kind, value))
     return conditions
 
 
@@ -63,7 +74,7 @@ def list_events(db: Database, wanted: EventFilter) -> list[dict[str, Any]]:
 
 def count_events(db: Database, wanted: EventFilter) -> int:
     """How many events match ``wanted`` in all pages."""
-    query = select(func.count()).select_from(EventRow).where(*_matching(wanted))
+    query = select(func.count()).select_from(EventRow).where(*_matching(wanted, by_index=True))
     with db.connect() as conn:
         return int(conn.execute(query).scalar_one())
 

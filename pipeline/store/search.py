@@ -1,7 +1,8 @@
 """Full-text search over articles: the ``article_search`` index and its queries.
 
 SQLite keeps the terms in an FTS5 table (rowid = article id, ranked by bm25); PostgreSQL in
-a table with a GIN index on ``to_tsvector('simple', body)`` (ranked by ts_rank). Both hold
+a table whose stored ``terms`` tsvector (``to_tsvector('simple', body)``) has a GIN index
+(ranked by ts_rank). Both hold
 the terms of ``pipeline.fulltext``, so Korean and Chinese are found by bigrams on both.
 """
 
@@ -39,7 +40,7 @@ def _index(dialect: str) -> tuple[TableClause, ColumnClause[int]]:
     """The index table as Core sees it, and its article-id column."""
     if dialect == "postgresql":
         index = table(SEARCH_TABLE, column("article_id", Integer), column("body", Text))
-        return index, index.c.article_id
+        return index, index.c.article_id  # its ``terms`` tsvector is generated from body
     index = table(SEARCH_TABLE, column("rowid", Integer), column("body", Text))
     return index, index.c.rowid
 
@@ -109,7 +110,7 @@ def search_articles(
         return SearchPage(query, phrases, [], offset, limit, False)
     index, key = _index(db.dialect)
     if db.dialect == "postgresql":
-        vector = func.to_tsvector(_SIMPLE, index.c.body)
+        vector: ColumnClause[Any] = literal_column(f"{SEARCH_TABLE}.terms")  # GIN-indexed
         wanted = func.to_tsquery(_SIMPLE, tsquery(phrases))
         score: ColumnElement[float] = func.ts_rank(vector, wanted)
         matches = vector.op("@@")(wanted)
