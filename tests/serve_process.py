@@ -11,8 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from db.models import RunRow
 from pipeline.store.database import open_database
+from tests.cli_process import CliProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -52,38 +51,17 @@ def serve_environment(home: Path, db_url: str, client_home: Path) -> dict[str, s
     return env
 
 
-class ServeProcess:
+class ServeProcess(CliProcess):
     """``python -m flows.cli serve ...`` with its merged output collected line by line."""
 
     def __init__(self, args: Sequence[str], env: dict[str, str], db_url: str) -> None:
         self.db_url = db_url
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
+        super().__init__("serve", args, env)
 
     @property
     def output(self) -> str:
         """Everything printed so far."""
-        with self._lock:
-            return "\n".join(self.lines)
+        return self.printed()
 
     def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
         """Poll ``probe`` until it returns something truthy; fail with the output if not."""

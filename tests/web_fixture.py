@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,10 +24,9 @@ import pytest
 
 from flows.loopback import LoopbackSite
 from pipeline.store.database import open_database
+from tests.cli_process import CliProcess
 from tests.conftest import fresh_pg_database
 from tests.newsroom_fixture import serve_newsroom
-
-ROOT = Path(__file__).resolve().parent.parent
 
 #: Parameters of a module-scoped fixture: each test runs on SQLite and on PostgreSQL.
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -56,40 +54,26 @@ def cli_environment(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-class WebProcess:
+class WebProcess(CliProcess):
     """``python -m flows.cli web ARGS`` with its output collected line by line."""
 
     def __init__(self, args: Sequence[str], env: dict[str, str]) -> None:
-        self.lines: list[str] = []
         self.startup: re.Match[str] | None = None
         self._started = threading.Event()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "web", *args],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            start_new_session=True,  # a Ctrl-C typed at pytest is not its business
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        super().__init__("web", args, env)
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            found = STARTED.search(line)
-            if found and self.startup is None:
-                self.startup = found
-                self._started.set()
+    def on_line(self, line: str) -> None:
+        found = STARTED.search(line)
+        if found and self.startup is None:
+            self.startup = found
+            self._started.set()
+
+    def on_end(self) -> None:
         self._started.set()  # the process ended: stop waiting either way
 
     def output(self) -> str:
         """Everything the process printed so far."""
-        return "\n".join(self.lines)
+        return self.printed()
 
     def wait_started(self, timeout: float = 60) -> re.Match[str]:
         """The startup line's match (host and port); fails with the output if it never came."""
