@@ -247,7 +247,7 @@ class EventTermRow(Base):
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # topic | entity | lang
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # topic|entity|country|lang
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 

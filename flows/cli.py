@@ -49,6 +49,13 @@ def _until(value: str) -> datetime:
     return parsed
 
 
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise argparse.ArgumentTypeError(f"not a two-letter country code: {value!r} (e.g. CN)")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render --help)."""
     parser = argparse.ArgumentParser(
@@ -266,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     events.add_argument("--topic", choices=("model_launch", "pricing", "investment"))
     events.add_argument("--entity", metavar="NAME", help="a company or model, e.g. Baidu")
+    events.add_argument(
+        "--country",
+        type=_country,
+        metavar="CC",
+        help="naming a company (or its model) from this country: CN, US, KR...",
+    )
     events.add_argument("--since", type=_since, metavar="DATE", help="active at or after DATE")
     events.add_argument(
         "--until", type=_until, metavar="DATE", help="begun at or before DATE (inclusive)"

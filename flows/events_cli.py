@@ -107,6 +107,7 @@ def cmd_events(args: argparse.Namespace, out: Console, err: Console) -> int:
     wanted = EventFilter(
         topic=args.topic,
         entity=args.entity,
+        country=args.country,
         since=args.since,
         until=args.until,
         lang=args.lang,

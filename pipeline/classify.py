@@ -28,7 +28,7 @@ class Classification:
     """What an article reports."""
 
     topics: tuple[TopicLabel, ...]
-    entities: tuple[tuple[str, str, int], ...]  # name, kind, mentions
+    entities: tuple[tuple[str, str, int, str | None], ...]  # name, kind, mentions, country
     amounts: tuple[Amount, ...]
     relevance: float
     unknown: tuple[str, ...]
@@ -38,8 +38,14 @@ class Classification:
         return [{"name": t.name, "score": t.score, "evidence": t.evidence} for t in self.topics]
 
     def entities_json(self) -> list[dict[str, Any]]:
-        """Entities as stored: name, kind, mentions."""
-        return [{"name": n, "kind": k, "mentions": m} for n, k, m in self.entities]
+        """Entities as stored: name, kind, mentions, and country when known."""
+        stored: list[dict[str, Any]] = []
+        for name, kind, mentions, country in self.entities:
+            entity: dict[str, Any] = {"name": name, "kind": kind, "mentions": mentions}
+            if country:
+                entity["country"] = country
+            stored.append(entity)
+        return stored
 
 
 class _RatesModel(BaseModel):
@@ -122,10 +128,10 @@ class Classifier:
             lang=lang,
             seed=self.seed,
         )
-        kinds = {n: self.entities.entities[n].kind for n in named}
+        table = self.entities.entities
         listed = tuple(
             sorted(
-                ((n, kinds[n], found.get(n, 0)) for n in named),
+                ((n, table[n].kind, found.get(n, 0), table[n].country) for n in named),
                 key=lambda item: (-item[2], item[0]),
             )
         )

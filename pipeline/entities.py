@@ -38,6 +38,7 @@ class Entity:
     kind: str
     company: str | None = None
     ai: bool = False
+    country: str | None = None  # ISO 3166 alpha-2; models and products take their company's
 
     @property
     def about_ai(self) -> bool:
@@ -54,6 +55,7 @@ class _EntityModel(BaseModel):
     aliases: list[str] = Field(min_length=1)
     short: list[str] = []
     ai: bool = False
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
 
 
 class _FileModel(BaseModel):
@@ -231,9 +233,20 @@ def parse_entities(text: str, file: str) -> EntityTable:
                 path=file,
                 line=lines.of(("entities", index, "company")),
             )
+    countries = {item.name: item.country for item in model.entities}
     return EntityTable(
         [
-            (Entity(item.name, item.kind, item.company, item.ai), item.aliases, item.short)
+            (
+                Entity(
+                    item.name,
+                    item.kind,
+                    item.company,
+                    item.ai,
+                    item.country or (countries[item.company] if item.company else None),
+                ),
+                item.aliases,
+                item.short,
+            )
             for item in model.entities
         ]
     )

@@ -118,13 +118,22 @@ def _entities(members: list[Member]) -> list[dict[str, Any]]:
     articles: Counter[str] = Counter()
     mentions: Counter[str] = Counter()
     kinds: dict[str, str] = {}
+    countries: dict[str, str] = {}
     for member in members:
         for entity in member.entities:
             articles[entity["name"]] += 1
             mentions[entity["name"]] += entity.get("mentions", 0)
             kinds[entity["name"]] = entity["kind"]
+            if entity.get("country"):
+                countries[entity["name"]] = entity["country"]
     ranked = sorted(articles, key=lambda n: (-articles[n], -mentions[n], n))[:MAX_ENTITIES]
-    return [{"name": n, "kind": kinds[n], "articles": articles[n]} for n in ranked]
+    found = []
+    for name in ranked:
+        shown: dict[str, Any] = {"name": name, "kind": kinds[name], "articles": articles[name]}
+        if name in countries:
+            shown["country"] = countries[name]
+        found.append(shown)
+    return found
 
 
 def _amounts(members: list[Member]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def test_the_seed_article_comes_out_as_the_issue_says(classifier: Classifier) ->
     assert {t.name for t in result.topics} == {"model_launch", "pricing", "investment"}
     whole = " ".join(unicodedata.normalize("NFKC", f"{title} {text}").split())
     assert all(t.evidence and t.evidence in whole for t in result.topics)  # quoted, not made up
-    named = {name for name, kind, _ in result.entities if kind in ("company", "model")}
+    named = {name for name, kind, _, _ in result.entities if kind in ("company", "model")}
     assert len(named) >= 6
     assert {"DeepSeek", "Baidu", "ERNIE X1", "Tencent", "Hunyuan T1", "Meituan"} <= named
     usd = {a.value_usd for a in result.amounts if a.currency == "USD"}

@@ -282,6 +282,13 @@ ERRORS = [
         3,
         "duplicate key 'name'",
     ),
+    (
+        "bad-country",
+        "entities:\n  - {name: A, kind: company, aliases: [A]}\n"
+        "  - {name: B, kind: company, country: China, aliases: [B]}\n",
+        3,
+        "entities.1.country: String should match pattern",
+    ),
     ("not-a-mapping", "- A\n", 1, "the top level must be a mapping"),
     ("invalid-yaml", "entities:\n  - {name: A, kind: company\n", 3, "invalid YAML"),
 ]
@@ -306,3 +313,21 @@ def test_load_entities_names_the_file(tmp_path: Path) -> None:
         load_entities(path)
     with pytest.raises(ConfigError, match="entity file not found"):
         load_entities(tmp_path / "missing.yaml")
+
+
+def test_models_take_their_companys_country(table: EntityTable) -> None:
+    small = parse_entities(
+        "entities:\n"
+        "  - {name: Zeta Labs, kind: company, country: KR, aliases: [Zeta Labs]}\n"
+        "  - {name: Zeta One, kind: model, company: Zeta Labs, aliases: [Zeta One]}\n"
+        "  - {name: Zeta Two, kind: model, company: Zeta Labs, country: JP, aliases: [Zeta 2]}\n"
+        "  - {name: Orphan, kind: model, aliases: [Orphan Model]}\n",
+        "small.yaml",
+    )
+    countries = {name: e.country for name, e in small.entities.items()}
+    assert countries == {"Zeta Labs": "KR", "Zeta One": "KR", "Zeta Two": "JP", "Orphan": None}
+    # the seed file: the Chinese firms of the seed story, and their models
+    assert {table.entities[n].country for n in ("Baidu", "ERNIE X1", "DeepSeek-R1")} == {"CN"}
+    assert table.entities["OpenAI"].country == "US"
+    companies = [e for e in table.entities.values() if e.kind in ("company", "org")]
+    assert all(e.country for e in companies), [e.name for e in companies if not e.country]

@@ -54,6 +54,11 @@ def test_events_in_three_formats_with_filters_and_one_event(
     assert ids("--entity", named.upper()) == {
         e["id"] for e in events if named in [n["name"] for n in e["entities"]]
     }
+    chinese = {e["id"] for e in events if any(n.get("country") == "CN" for n in e["entities"])}
+    assert ids("--country", "cn") == chinese and chinese  # Baidu, DeepSeek, Tencent... or models
+    american = {e["id"] for e in events if any(n.get("country") == "US" for n in e["entities"])}
+    assert ids("--country", "US") == american != chinese
+    assert newswatch("events", "--db", db, "--country", "China").returncode == 2
     korean = {e["id"] for e in events if "ko" in e["langs"]}
     assert ids("--lang", "ko") == korean and korean != everything
     assert ids("--min-sources", "2") == {e["id"] for e in events if e["sources"] >= 2}

@@ -114,6 +114,15 @@ def test_entity_filter_ignores_case_and_surrounding_space(
     assert matching(api, entity="Nobody Inc") == []
 
 
+def test_country_filter(api: ServedApi, everything: list[Event]) -> None:
+    for country in ("CN", "US", "KR", "FR"):
+        expected = ids(
+            [e for e in everything if country in {n.get("country") for n in e["entities"]}]
+        )
+        assert ids(matching(api, country=country.lower())) == expected, country
+    assert ids(matching(api, country="CN")), "the newsroom names Chinese firms"
+
+
 def test_lang_filter(api: ServedApi, everything: list[Event]) -> None:
     for lang in ("ko", "en", "zh", "fr"):
         expected = ids([e for e in everything if lang in e["langs"]])
@@ -234,6 +243,7 @@ def test_missing_event_is_404_json(api: ServedApi, everything: list[Event]) -> N
     ("path", "params"),
     [
         ("/api/events", {"topic": "nope"}),
+        ("/api/events", {"country": "China"}),
         ("/api/events", {"limit": 0}),
         ("/api/events", {"limit": 1000}),
         ("/api/events", {"offset": -1}),

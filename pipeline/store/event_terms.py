@@ -1,4 +1,5 @@
-"""The filter index of tracked events: topic, entity and language rows in ``event_terms``."""
+"""The filter index of tracked events: topic, entity, country (of a named company or model)
+and language rows in ``event_terms``."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def term_rows(
         seen.add(("topic", str(topic["name"]).casefold()[:VALUE_MAX]))
     for entity in entities or ():
         seen.add(("entity", str(entity["name"]).casefold()[:VALUE_MAX]))
+        if entity.get("country"):
+            seen.add(("country", str(entity["country"]).casefold()[:VALUE_MAX]))
     for lang in langs or ():
         if lang:
             seen.add(("lang", str(lang).casefold()[:VALUE_MAX]))

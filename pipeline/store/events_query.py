@@ -18,6 +18,7 @@ class EventFilter:
 
     topic: str | None = None
     entity: str | None = None
+    country: str | None = None  # ISO code of a named company's (or model's maker's) country
     since: datetime | None = None
     until: datetime | None = None
     lang: str | None = None
@@ -53,7 +54,13 @@ def _matching(wanted: EventFilter, *, by_index: bool = False) -> list[ColumnElem
         conditions.append(EventRow.last_seen >= wanted.since)
     if wanted.until is not None:
         conditions.append(EventRow.first_seen <= wanted.until)
-    for kind, value in (("topic", wanted.topic), ("entity", wanted.entity), ("lang", wanted.lang)):
+    terms = (
+        ("topic", wanted.topic),
+        ("entity", wanted.entity),
+        ("country", wanted.country),
+        ("lang", wanted.lang),
+    )
+    for kind, value in terms:
         if value:
             conditions.append(_in_terms(kind, value) if by_index else _has_term(kind, value))
     return conditions

@@ -69,6 +69,7 @@ def end_of(day: date | None) -> datetime | None:
 def event_filter(
     topic: str | None = None,
     entity: str | None = None,
+    country: str | None = None,
     since: date | None = None,
     until: date | None = None,
     lang: str | None = None,
@@ -80,6 +81,7 @@ def event_filter(
     return EventFilter(
         topic=topic,
         entity=_text(entity),
+        country=country,
         since=start_of(since),
         until=end_of(until),
         lang=_text(lang),
@@ -114,6 +116,13 @@ def get_events(
             max_length=TEXT_MAX, pattern=NO_NUL, description="a company or model name, e.g. Baidu"
         ),
     ] = None,
+    country: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z]{2}$",
+            description="naming a company (or its model) from this country: CN, US, KR, ...",
+        ),
+    ] = None,
     since: Since = None,
     until: Until = None,
     lang: Annotated[
@@ -129,7 +138,7 @@ def get_events(
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> dict[str, Any]:
     """Tracked events, latest activity first: the same filters as `newswatch events`."""
-    wanted = event_filter(topic, entity, since, until, lang, min_sources, limit, offset)
+    wanted = event_filter(topic, entity, country, since, until, lang, min_sources, limit, offset)
     db = database(request)
     items = [with_headline(event) for event in list_events(db, wanted)]
     total = count_events(db, wanted)

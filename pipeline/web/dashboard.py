@@ -31,6 +31,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The tracked topics in the order the timeline stacks them, with their labels.
 TOPICS = {"model_launch": "Model launch", "pricing": "Pricing", "investment": "Investment"}
 LANGUAGES = {"en": "English", "ko": "Korean", "zh": "Chinese", "ja": "Japanese"}
+#: Countries of companies (``country:`` in seeds/entities.yaml) offered by the filter.
+COUNTRIES = {"CN": "China", "US": "United States", "KR": "South Korea", "JP": "Japan"}
 #: Entity kinds in the order an event page lists them.
 ENTITY_KINDS = {"company": "Companies", "model": "Models", "product": "Products", "org": "Orgs"}
 #: The entity suggestions (and language choices) come from this many latest events: enough
@@ -113,32 +115,43 @@ def _page(
     return HTMLResponse(html, status_code=status, media_type=HTML_TYPE)
 
 
-def suggestions(events: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
-    """Entity names (most often named first, one spelling each) and languages of ``events``."""
+def suggestions(
+    events: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, str]], list[str], list[str]]:
+    """Entity names (most often named first, one spelling each), languages and countries of
+    ``events``."""
     names: Counter[str] = Counter()
     spelling: dict[str, tuple[str, str]] = {}
     langs: set[str] = set()
+    countries: set[str] = set()
     for event in events:
         for entity in event.get("entities") or ():
             name = str(entity.get("name") or "").strip()
             if name:
                 names[name.casefold()] += 1
                 spelling.setdefault(name.casefold(), (name, str(entity.get("kind") or "")))
+            if entity.get("country"):
+                countries.add(str(entity["country"]).upper())
         langs.update(str(code) for code in event.get("langs") or () if code)
     ranked = sorted(names, key=lambda key: (-names[key], key))
     entities = [{"name": spelling[key][0], "kind": spelling[key][1]} for key in ranked]
-    return entities, sorted(langs | {"en", "ko", "zh"})
+    return entities, sorted(langs | {"en", "ko", "zh"}), sorted(countries | set(COUNTRIES))
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
     """The dashboard: timeline, filters and the events table (drawn by static JS)."""
     recent = list_events(database(request), EventFilter(limit=SUGGESTION_EVENTS))
-    entities, langs = suggestions(recent)
+    entities, langs, countries = suggestions(recent)
     return _page(
         request,
         "index.html",
-        {"topics": TOPICS, "entities": entities, "langs": [(c, language(c)) for c in langs]},
+        {
+            "topics": TOPICS,
+            "entities": entities,
+            "langs": [(c, language(c)) for c in langs],
+            "countries": [(c, f"{COUNTRIES.get(c, c)} ({c})") for c in countries],
+        },
     )
 
 

@@ -26,6 +26,7 @@ class Entity(BaseModel):
     name: str
     kind: str | None = None
     articles: int | None = None
+    country: str | None = None
 
 
 class Amount(BaseModel):

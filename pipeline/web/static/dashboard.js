@@ -9,7 +9,7 @@
   "use strict";
 
   const PAGE = 50;
-  const FIELDS = ["topic", "entity", "since", "until", "lang"];
+  const FIELDS = ["topic", "entity", "country", "since", "until", "lang"];
   const MAX_NAMES = 8;
   const MAX_AMOUNTS = 3;
   // Amount kinds in the order a row lists them; other kinds follow, "other" comes last.
@@ -107,10 +107,12 @@
   }
 
   function toForm(wanted) {
-    const lang = wanted.lang || "";
-    if (lang && !Array.from(langSelect.options).some((o) => o.value === lang)) {
-      const option = el("option", null, lang, langSelect);
-      option.value = lang;
+    for (const [name, select] of [["lang", langSelect], ["country", form.elements.country]]) {
+      const value = wanted[name] || "";
+      if (value && !Array.from(select.options).some((o) => o.value === value)) {
+        const option = el("option", null, value, select);
+        option.value = value;
+      }
     }
     for (const name of FIELDS) form.elements[name].value = wanted[name] || "";
   }
@@ -251,7 +253,8 @@
     for (const entity of entities.slice(0, MAX_NAMES)) {
       const kind = ["company", "model"].includes(entity.kind) ? entity.kind : "other";
       const name = String(entity.name);
-      chipButton(name, kind, (entity.kind || "name") + " · show only events naming " + name, () => setFilters({ entity: name }), names);
+      const where = entity.country ? " (" + String(entity.country) + ")" : "";
+      chipButton(name, kind, (entity.kind || "name") + where + " · show only events naming " + name, () => setFilters({ entity: name }), names);
     }
     if (entities.length > MAX_NAMES) {
       const more = el("a", "chip more-names", "+" + (entities.length - MAX_NAMES) + " more", names);
@@ -347,7 +350,7 @@
     apply();
   });
   form.addEventListener("reset", () => window.setTimeout(apply, 0));
-  for (const name of ["topic", "since", "until", "lang"]) form.elements[name].addEventListener("change", apply);
+  for (const name of ["topic", "country", "since", "until", "lang"]) form.elements[name].addEventListener("change", apply);
   form.elements.entity.addEventListener("input", () => {
     window.clearTimeout(typing);
     typing = window.setTimeout(apply, 350);
