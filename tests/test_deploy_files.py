@@ -270,7 +270,7 @@ def test_every_deployment_uses_the_one_process_pool_and_the_pull_step_finds_the_
 
 def test_compose_services_and_their_order() -> None:
     found = services()
-    assert set(found) == {"postgres", "server", "setup", "worker"}
+    assert set(found) == {"postgres", "server", "setup", "worker", "web"}
     conditions = {"service_started", "service_healthy", "service_completed_successfully"}
     for name, service in found.items():
         for target, spec in (service.get("depends_on") or {}).items():
@@ -289,6 +289,8 @@ def test_compose_services_and_their_order() -> None:
         "setup": {"condition": "service_completed_successfully"},
         "server": {"condition": "service_healthy"},
     }
+    # the dashboard reads the database once setup has upgraded it; it never calls Prefect
+    assert found["web"]["depends_on"] == {"setup": {"condition": "service_completed_successfully"}}
 
 
 def test_healthchecks() -> None:
@@ -309,6 +311,19 @@ def test_healthchecks() -> None:
     assert "--with-healthcheck" in worker_command()
     worker_port = PREFECT_WORKER_WEBSERVER_PORT.value()
     assert f"http://127.0.0.1:{worker_port}/health" in found["worker"]["healthcheck"]["test"][-1]
+    web = found["web"]
+    web_port = web["command"][web["command"].index("--port") + 1]
+    assert f"http://127.0.0.1:{web_port}/api/stats" in web["healthcheck"]["test"][-1]
+    for key in ("interval", "timeout", "start_period"):
+        duration(web["healthcheck"][key])
+
+
+def test_the_dashboard_is_published_on_loopback_with_the_database_only() -> None:
+    web = services()["web"]
+    port = web["command"][web["command"].index("--port") + 1]
+    assert web["ports"] == [f"127.0.0.1:{port}:{port}"]  # no login: never on every interface
+    assert set(web["environment"]) == {"NEWSWATCH_DB"}  # no alert channel secrets, no Prefect
+    assert web["environment"]["NEWSWATCH_DB"] == services()["worker"]["environment"]["NEWSWATCH_DB"]
 
 
 def test_postgres_volumes_and_the_two_databases() -> None:
@@ -649,6 +664,7 @@ def test_commands_in_the_deploy_files_parse() -> None:
     lines = [
         shlex.join(worker_command()),
         shlex.join(found["server"]["command"]),
+        shlex.join(found["web"]["command"]),
         found["setup"]["command"][-1],
     ]
     # The commands in the header comment of prefect.yaml
