@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -36,6 +36,7 @@ from flows.secrets import ChannelSecrets
 from flows.tasks import classify_articles, cluster_articles, poll_host
 from pipeline.alerts.dispatch import DispatchReport, ready_rules
 from pipeline.alerts.rules import load_rules
+from pipeline.backoff import rest_until
 from pipeline.classify import Classifier
 from pipeline.fetch_settings import FetchSettings
 from pipeline.poll import group_by_host
@@ -50,7 +51,7 @@ from pipeline.store.entries import (
     retry_entries,
 )
 from pipeline.store.runs import finish_run, summary_json
-from pipeline.store.sources import record_polls, sync_sources
+from pipeline.store.sources import SourceState, record_polls, sync_sources
 from pipeline.tally import Tally
 from pipeline.urls import host_port
 
@@ -134,7 +135,19 @@ def collect(
             validators = {name: state.validators for name, state in states.items()}
             source_ids = {name: state.id for name, state in states.items()}
             by_name = {s.name: s for s in feeds}
-            polls = _poll_all(feeds, validators, config.fetch, started)
+            resting = _resting(states, config.fetch, started)
+            due = [s for s in feeds if s.name not in resting]
+            polls = _poll_all(due, validators, config.fetch, started) + [
+                PollResult(
+                    name,
+                    PollStatus.RESTING,
+                    warnings=(
+                        f"not polled: {states[name].consecutive_failures} failures in a row, "
+                        f"resting until {until:%Y-%m-%d %H:%M} UTC",
+                    ),
+                )
+                for name, until in resting.items()
+            ]
             fresh_entries = [e for p in polls for e in p.entries]
             fresh_urls = register_entries(database, fresh_entries, source_ids, started)
             retries = retry_entries(database, list(by_name), config.fetch.max_attempts, started)
@@ -217,6 +230,23 @@ def _alerts_after(rules: Path, db_url: str) -> None:
 
 def _elapsed(start: float) -> timedelta:
     return timedelta(seconds=time.monotonic() - start)
+
+
+def _resting(
+    states: Mapping[str, SourceState], fetch: FetchSettings, now: datetime
+) -> dict[str, datetime]:
+    """The sources that rest this run (failing ones, see pipeline.backoff), with their end."""
+    found = {}
+    for name, state in states.items():
+        until = rest_until(
+            state.consecutive_failures,
+            state.last_polled_at,
+            fetch.source_backoff,
+            fetch.source_backoff_max,
+        )
+        if until is not None and until > now:
+            found[name] = until
+    return found
 
 
 def _record_poll_failures(database: Database, polls: Sequence[PollResult], run_id: int) -> None:

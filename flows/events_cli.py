@@ -211,25 +211,50 @@ def cmd_stats(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
+def _backoff_settings(args: argparse.Namespace) -> tuple[float, float]:
+    """The sources file's backoff (its defaults when the file cannot be read)."""
+    from pipeline.errors import ConfigError
+    from pipeline.fetch_settings import FetchSettings
+    from pipeline.settings import load_settings
+    from pipeline.sources import load_sources
+
+    try:
+        fetch = load_sources(load_settings(db_url=args.db).sources_path).fetch
+    except ConfigError:
+        fetch = FetchSettings.model_validate({})
+    return fetch.source_backoff, fetch.source_backoff_max
+
+
 def cmd_sources(args: argparse.Namespace, out: Console, err: Console) -> int:
     """newswatch sources."""
+    from datetime import UTC, datetime
+
+    from pipeline.backoff import rest_until
     from pipeline.store.stats import source_report
 
     with opened(args.db) as database:
         sources = source_report(database)
+    base, cap = _backoff_settings(args)
+    now = datetime.now(UTC)
+    for s in sources:
+        until = rest_until(s["consecutive_failures"], s["last_polled_at"], base, cap)
+        s["resting_until"] = until if until is not None and until > now else None
     if args.json:
         print_json(sources, out)
         return EXIT_OK
     table = Table(title=f"{len(sources)} sources, failing first", title_justify="left")
-    for column in ("source", "kind", "last success (UTC)", "fails", "entries", "articles", "error"):
+    columns = ("source", "kind", "last success (UTC)", "fails", "next poll", "entries", "articles")
+    for column in (*columns, "error"):
         table.add_column(column, overflow="fold")
     for s in sources:
         success = s["last_success_at"]
+        resting = s["resting_until"]
         table.add_row(
             escape(s["name"]),
             s["kind"],
             f"{success:%Y-%m-%d %H:%M}" if success else "never",
             str(s["consecutive_failures"]),
+            f"resting until {resting:%m-%d %H:%M}" if resting else "next run",
             str(s["entries"]),
             str(s["articles"]),
             escape((s["last_error"] or "")[:80]),

@@ -40,6 +40,13 @@ class FetchSettings(BaseModel):
     backfill_batches: int = Field(
         2, ge=1, le=16, description="page batches a backfill keeps in flight"
     )
+    source_backoff: float = Field(
+        900.0,
+        ge=0,
+        description="seconds a source that failed twice in a row rests before its next poll; "
+        "doubled for each further failure; 0 polls failing sources every run",
+    )
+    source_backoff_max: float = Field(6 * 3600.0, ge=0, description="longest rest of a source")
     max_entries: int = Field(
         500, ge=1, le=100_000, description="entries taken from one feed per poll; more are skipped"
     )

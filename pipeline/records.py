@@ -44,6 +44,7 @@ class PollStatus(StrEnum):
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     FAILED = "failed"
+    RESTING = "resting"  # not polled: failed several times in a row (pipeline.backoff)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ class SourceState:
     id: int
     validators: Validators
     consecutive_failures: int
+    last_polled_at: datetime | None = None  # None too when the URL changed: a new feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ def sync_sources(db: Database, sources: Sequence[Source], now: datetime) -> dict
                     SourceRow.etag,
                     SourceRow.last_modified,
                     SourceRow.consecutive_failures,
+                    SourceRow.last_polled_at,
                 ).where(SourceRow.name.in_([s.name for s in sources]))
             )
         }
@@ -93,6 +95,7 @@ def sync_sources(db: Database, sources: Sequence[Source], now: datetime) -> dict
             id=row.id,
             validators=Validators() if reset else Validators(row.etag, row.last_modified),
             consecutive_failures=row.consecutive_failures,
+            last_polled_at=None if reset else row.last_polled_at,
         )
     return result
 
@@ -102,6 +105,8 @@ def record_polls(db: Database, polls: Sequence[PollResult], now: datetime) -> No
     with db.begin() as conn:
         for poll in polls:
             where = SourceRow.name == poll.source
+            if poll.status is PollStatus.RESTING:
+                continue  # not polled: nothing learnt
             if poll.status is PollStatus.FAILED:
                 detail = poll.failure.detail if poll.failure else "failed"
                 reason = poll.failure.reason if poll.failure else "error"
