@@ -90,8 +90,10 @@ def run_demo(
     print_summary(summary, out)
     out.print(_stored_table(settings, site.base_url))
     out.print(
-        f"Database: {display_url(settings.db_url)}  ·  next: `newswatch export --format jsonl`, "
-        "`newswatch collect` for the real feeds in seeds/sources.yaml",
+        f"Database: {display_url(settings.db_url)}  ·  next: `newswatch events --topic pricing "
+        "--country CN` (tracked events), `newswatch web` (the dashboard), "
+        "`newswatch export --format jsonl`, `newswatch collect` for the real feeds in "
+        "seeds/sources.yaml",
         highlight=False,
     )
     return 0
