@@ -274,6 +274,24 @@ def test_an_event_no_rule_matches_sends_nothing(
     assert receiver.posts == []
 
 
+def test_a_country_rule_sends_for_events_naming_a_company_of_that_country(
+    database: Database, classifier: Classifier, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The seed story names Chinese firms (Baidu, Alibaba...): a CN rule sends, a JP one not."""
+    title, body = seed_parts()
+    store(database, classifier, [("naeil", "https://naeil.example/seed", title, body)], T0)
+    rules = rules_file(
+        tmp_path,
+        "rules:\n  - name: china\n    topics: [pricing]\n    countries: [CN]\n"
+        '    channels: ["${HOOK_URL}"]\n  - name: japan\n    countries: [JP]\n'
+        '    channels: ["${HOOK_URL}"]\n',
+    )
+    report = run_alerts(database, rules, {"HOOK_URL": receiver.url}, T0)
+    assert (report.queued, report.sent) == (1, 1)
+    with database.connect() as conn:
+        assert [row.rule for row in conn.execute(select(AlertRow.rule))] == ["china"]
+
+
 def test_a_missing_variable_fails_the_alert_and_names_the_variable_only(
     database: Database, classifier: Classifier, tmp_path: Path
 ) -> None:
@@ -291,6 +309,11 @@ def test_a_missing_variable_fails_the_alert_and_names_the_variable_only(
         ("rules:\n  - name: a\n    channels: [slack-webhook]\n", 3, "Apprise URL"),
         ("rules:\n  - name: a\n    chanels: [json://h/x]\n", 3, "did you mean"),
         ("rules:\n  - name: a\n    channels: []\n", 3, "channels"),
+        (
+            "rules:\n  - name: a\n    countries: [China]\n    channels: [json://h/x]\n",
+            3,
+            "countries",
+        ),
         (
             "rules:\n  - name: a\n    channels: [json://h/x]\n  - name: a\n"
             "    channels: [json://h/y]\n",

@@ -22,6 +22,10 @@ def matches(rule: AlertRule, event: Mapping[str, Any]) -> bool:
         names = {str(e["name"]).casefold() for e in event.get("entities") or ()}
         if not rule.entities & names:
             return False
+    if rule.countries:
+        countries = {e.get("country") for e in event.get("entities") or ()}
+        if not rule.countries & countries:
+            return False
     if rule.min_amount_usd is not None and not any(
         value >= rule.min_amount_usd for value in _amounts_usd(event)
     ):

@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -52,6 +53,7 @@ class _RuleModel(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     topics: list[str] = []
     entities: list[str] = []
+    countries: list[Annotated[str, Field(pattern=r"^[A-Z]{2}$")]] = []
     min_amount_usd: float | None = Field(None, ge=0)
     min_sources: int = Field(1, ge=1)
     languages: list[str] = []
@@ -113,6 +115,7 @@ class AlertRule:
     channels: tuple[str, ...]
     topics: frozenset[str] = frozenset()
     entities: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()  # of a named company or model (entities.yaml)
     min_amount_usd: float | None = None
     min_sources: int = 1
     languages: frozenset[str] = frozenset()
@@ -150,6 +153,7 @@ def parse_rules(text: str, file: str) -> tuple[AlertRule, ...]:
             channels=tuple(r.channels),
             topics=frozenset(r.topics),
             entities=frozenset(e.casefold() for e in r.entities),
+            countries=frozenset(r.countries),
             min_amount_usd=r.min_amount_usd,
             min_sources=r.min_sources,
             languages=frozenset(r.languages),
