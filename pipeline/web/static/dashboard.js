@@ -36,13 +36,7 @@
 
   // ------------------------------------------------------------------ small builders
 
-  function el(name, className, text, parent) {
-    const node = document.createElement(name);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
+  const el = window.NewswatchDom.el;
 
   function plural(n, one, many) {
     return n + " " + (n === 1 ? one : many || one + "s");

@@ -20,13 +20,7 @@
     return node;
   }
 
-  function html(name, className, text, parent) {
-    const node = document.createElement(name);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (parent) parent.appendChild(node);
-    return node;
-  }
+  const html = window.NewswatchDom.el;
 
   /** Milliseconds at UTC midnight of "YYYY-MM-DD", or null. */
   function parseDay(text) {
