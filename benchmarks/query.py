@@ -339,18 +339,12 @@ def explain(db: Database, queries: list[Query]) -> None:
     """SQLite's plan of the list and count statements of each filter."""
     from sqlalchemy.dialects import sqlite
 
-    from pipeline.store.events_query import _matching
+    from pipeline.store.events_query import count_query, page_query
 
     for query in queries:
         wanted = query.event_filter()
-        listing = (
-            select(EventRow)
-            .where(*_matching(wanted))
-            .order_by(EventRow.last_seen.desc(), EventRow.id.desc())
-            .limit(wanted.limit)
-            .offset(wanted.offset)
-        )
-        counting = select(func.count()).select_from(EventRow).where(*_matching(wanted))
+        listing = page_query(wanted)
+        counting = count_query(wanted)
         print(f"\n-- {query.name}")
         for label, stmt in (("list", listing), ("count", counting)):
             compiled = stmt.compile(

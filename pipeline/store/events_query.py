@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 
 from db.models import ArticleRow, EventRow, EventTermRow, SourceRow
 from pipeline.store.database import Database
@@ -66,24 +66,32 @@ def _matching(wanted: EventFilter, *, by_index: bool = False) -> list[ColumnElem
     return conditions
 
 
-def list_events(db: Database, wanted: EventFilter) -> list[dict[str, Any]]:
-    """Events matching ``wanted``, latest activity first (one page: limit and offset)."""
-    query = (
+def page_query(wanted: EventFilter) -> Select[Any]:
+    """The statement of :func:`list_events` (``benchmarks/query.py`` explains it)."""
+    return (
         select(EventRow)
         .where(*_matching(wanted))
         .order_by(EventRow.last_seen.desc(), EventRow.id.desc())
         .limit(wanted.limit)
         .offset(wanted.offset)
     )
+
+
+def count_query(wanted: EventFilter) -> Select[Any]:
+    """The statement of :func:`count_events`."""
+    return select(func.count()).select_from(EventRow).where(*_matching(wanted, by_index=True))
+
+
+def list_events(db: Database, wanted: EventFilter) -> list[dict[str, Any]]:
+    """Events matching ``wanted``, latest activity first (one page: limit and offset)."""
     with db.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+        return [dict(row._mapping) for row in conn.execute(page_query(wanted))]
 
 
 def count_events(db: Database, wanted: EventFilter) -> int:
     """How many events match ``wanted`` in all pages."""
-    query = select(func.count()).select_from(EventRow).where(*_matching(wanted, by_index=True))
     with db.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+        return int(conn.execute(count_query(wanted)).scalar_one())
 
 
 def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:

@@ -90,9 +90,8 @@ class SearchPage:
     has_more: bool
 
 
-_SIMPLE: ColumnClause[str] = literal_column(
-    "'simple'"
-)  # literal: the GIN index is on this very expression
+#: The text search configuration the stored ``terms`` vector was made with (migration 0006).
+_SIMPLE: ColumnClause[str] = literal_column("'simple'")
 
 
 def search_articles(
