@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,19 +97,29 @@ class Vocabulary:
         return rng.choices(self.words, cum_weights=self.cum_weights, k=k)
 
 
+def _extended(real: str, size: int, coin: Callable[[], str]) -> list[str]:
+    """The real words of ``real``, then coined ones until there are ``size`` words."""
+    words = real.split()
+    seen = set(words)
+    while len(words) < size:
+        word = coin()
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
 def _vocabularies(rng: random.Random) -> dict[str, Vocabulary]:
     """English, Korean and Chinese vocabularies: real words, then made-up ones of the same
     script (a real text's long tail of rare words)."""
     consonants, vowels = "bcdfghjklmnprstvwz", "aeiou"
-    en = EN_TEXT.split()
-    en_seen = set(en)
-    while len(en) < 6000:
-        word = "".join(
+    en = _extended(
+        EN_TEXT,
+        6000,
+        lambda: "".join(
             rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 4))
-        )
-        if word not in en_seen:
-            en_seen.add(word)
-            en.append(word)
+        ),
+    )
     syllables = [
         chr(0xAC00 + (initial * 21 + medial) * 28 + final)
         for initial in range(19)
@@ -118,23 +128,19 @@ def _vocabularies(rng: random.Random) -> dict[str, Vocabulary]:
     ]
     rng.shuffle(syllables)
     syllables = syllables[:700]
-    common = _zipf(len(syllables), 0.9)
-    ko = KO_TEXT.split()
-    ko_seen = set(ko)
-    while len(ko) < 8000:
-        word = "".join(rng.choices(syllables, cum_weights=common, k=rng.randint(2, 4)))
-        if word not in ko_seen:
-            ko_seen.add(word)
-            ko.append(word)
+    ko_common = _zipf(len(syllables), 0.9)
+    ko = _extended(
+        KO_TEXT,
+        8000,
+        lambda: "".join(rng.choices(syllables, cum_weights=ko_common, k=rng.randint(2, 4))),
+    )
     hanzi = [chr(c) for c in rng.sample(range(0x4E00, 0x9FA6), 3000)]
-    common = _zipf(len(hanzi), 0.9)
-    zh = ZH_TEXT.split()
-    zh_seen = set(zh)
-    while len(zh) < 10000:
-        word = "".join(rng.choices(hanzi, cum_weights=common, k=rng.randint(1, 3)))
-        if word not in zh_seen:
-            zh_seen.add(word)
-            zh.append(word)
+    zh_common = _zipf(len(hanzi), 0.9)
+    zh = _extended(
+        ZH_TEXT,
+        10000,
+        lambda: "".join(rng.choices(hanzi, cum_weights=zh_common, k=rng.randint(1, 3))),
+    )
     return {
         "en": Vocabulary(en, _zipf(len(en))),
         "ko": Vocabulary(ko, _zipf(len(ko))),
