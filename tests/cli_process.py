@@ -6,6 +6,7 @@ tests stop it themselves (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -49,6 +50,18 @@ class CliProcess:
 
     def on_end(self) -> None:
         """Called by the reader thread when the process has closed its output."""
+
+    def terminate(self, grace: float) -> int:
+        """SIGTERM, then SIGKILL after ``grace`` seconds if it lingers; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(grace)
+        self._reader.join(grace)
+        return self.process.returncode
 
     def printed(self) -> str:
         """Everything printed so far."""

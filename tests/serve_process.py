@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -135,13 +134,7 @@ class ServeProcess(CliProcess):
 
     def close(self) -> None:
         """Make sure the process is gone (SIGTERM, then SIGKILL)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.terminate(60)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

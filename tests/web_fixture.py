@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -101,15 +99,7 @@ class WebProcess(CliProcess):
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, then SIGKILL if it lingers; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        self._reader.join(timeout)
-        return self.process.returncode
+        return self.terminate(timeout)
 
 
 @contextmanager
